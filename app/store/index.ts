@@ -1,12 +1,14 @@
 // Public entry of the store layer: factories for the content store, the artifact graph and the library (both,
 // in one root folder). Callers: app/spaces (importers, projections), app/cli, the engine host.
+import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { LocalContentStore } from "./content-store";
-import type { ArtifactGraph, ContentStore } from "./types";
+import { SqliteArtifactGraph } from "./graph";
 
 export { type DamagedObject, LocalContentStore, type VerifyReport } from "./content-store";
 export { StoreError, type StoreErrorCode } from "./errors";
+export { GRAPH_FILE, type GraphOptions, SqliteArtifactGraph } from "./graph";
 export { hashBytes, isContentHash, StreamingHash } from "./hash";
 export type * from "./types";
 
@@ -25,14 +27,23 @@ export async function openContentStore(root: string): Promise<LocalContentStore>
   return store;
 }
 
-export async function openArtifactGraph(_root: string): Promise<ArtifactGraph> {
-  throw new Error("openArtifactGraph: not implemented yet");
+/** Opens `<root>/graph.sqlite` (created when absent). Throws StoreError "corrupt-graph" for a damaged file. */
+export async function openArtifactGraph(root: string): Promise<SqliteArtifactGraph> {
+  await mkdir(root, { recursive: true });
+  return SqliteArtifactGraph.open(root);
 }
 
-export async function openLibrary(
-  root: string,
-): Promise<{ store: ContentStore; graph: ArtifactGraph; close(): Promise<void> }> {
+export interface Library {
+  readonly root: string;
+  readonly store: LocalContentStore;
+  /** Refuses artifacts whose bytes are not in `store`. */
+  readonly graph: SqliteArtifactGraph;
+  close(): Promise<void>;
+}
+
+/** The content store and the artifact graph of one library root. Close it when done (the graph holds a file). */
+export async function openLibrary(root: string): Promise<Library> {
   const store = await openContentStore(root);
-  const graph = await openArtifactGraph(root);
-  return { store, graph, close: () => graph.close() };
+  const graph = SqliteArtifactGraph.open(root, { objectExists: (hash) => store.has(hash) });
+  return { root, store, graph, close: () => graph.close() };
 }

@@ -40,6 +40,10 @@ export interface NewArtifact {
   readonly parents?: readonly string[];
   readonly tool?: ToolRecord;
   readonly variationSetId?: string;
+  /** Chosen id (1-128 of A-Z a-z 0-9 _ . : -), e.g. to migrate artifacts; default `artifact_` + 16 random hex. */
+  readonly id?: string;
+  /** Creation time in ms since the Unix epoch; default now. */
+  readonly createdAtMs?: number;
 }
 
 export interface Artifact {
@@ -54,6 +58,8 @@ export interface Artifact {
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly variationSetId: string | null;
   readonly variationIndex: number | null;
+  /** The tool that made this artifact from its parents (every lineage edge to a parent carries it). */
+  readonly tool: ToolRecord | null;
 }
 
 export interface LineageEdge {
@@ -62,12 +68,65 @@ export interface LineageEdge {
   readonly tool: ToolRecord | null;
 }
 
+export interface Annotation {
+  readonly id: string;
+  readonly artifactId: string;
+  readonly message: string;
+  readonly vibe: string | null;
+  readonly source: string;
+  readonly createdAtMs: number;
+}
+
+export interface NewAnnotation {
+  readonly message: string;
+  readonly vibe?: string;
+  readonly source: string;
+  readonly createdAtMs?: number;
+}
+
+/** Filters are combined with AND; results are newest first. */
+export interface ArtifactQuery {
+  /** Artifacts carrying every one of these tags. */
+  readonly tags?: readonly string[];
+  readonly space?: Space;
+  readonly creator?: string;
+  /** Inclusive lower bound of createdAtMs. */
+  readonly sinceMs?: number;
+  /** Exclusive upper bound of createdAtMs. */
+  readonly untilMs?: number;
+  /** Default 100, at most 10,000. */
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+/** An artifact reached while walking lineage, with its distance and the edges to its own parents. */
+export interface LineageStep {
+  readonly artifact: Artifact;
+  /** 1 = parent, 2 = grandparent, ... (shortest path). */
+  readonly depth: number;
+  readonly parents: readonly LineageEdge[];
+}
+
 export interface ArtifactGraph {
   add(artifact: NewArtifact): Promise<Artifact>;
+  /** Adds many in one transaction (all or none); parents may be earlier items of the same batch (by chosen id). */
+  addMany(artifacts: readonly NewArtifact[]): Promise<Artifact[]>;
   get(id: string): Promise<Artifact | null>;
   byHash(hash: ContentHash): Promise<Artifact[]>;
   parents(id: string): Promise<LineageEdge[]>;
-  ancestors(id: string): Promise<Artifact[]>;
-  descendants(id: string): Promise<Artifact[]>;
+  children(id: string): Promise<LineageEdge[]>;
+  ancestors(id: string, maxDepth?: number): Promise<Artifact[]>;
+  descendants(id: string, maxDepth?: number): Promise<Artifact[]>;
+  /** Ancestors with depth and the lineage edges of each (tool, params, context). */
+  lineage(id: string, maxDepth?: number): Promise<LineageStep[]>;
+  /** Every artifact of the variation set `id` belongs to (itself included), by variation index; [] if none. */
+  variations(id: string): Promise<Artifact[]>;
+  variationSet(variationSetId: string): Promise<Artifact[]>;
+  annotate(artifactId: string, annotation: NewAnnotation): Promise<Annotation>;
+  annotations(artifactId: string): Promise<Annotation[]>;
+  find(query: ArtifactQuery): Promise<Artifact[]>;
+  count(): Promise<number>;
+  /** Every content hash some artifact names (the graph's roots for gc). */
+  referencedHashes(): Promise<Set<ContentHash>>;
   close(): Promise<void>;
 }
