@@ -1,0 +1,214 @@
+// The `midi -> audio` projection through a SoundFont: a stateful, deterministic renderer of interleaved stereo
+// Float32 frames. Owned by app/spaces/synth; called by the lookahead renderer (page by page), the bounce and its
+// workers. Output depends only on absolute frame positions, never on how the caller splits its requests
+// (see docs/synth.md: per-channel synthesizers on a fixed 128-frame grid split at event frames).
+import { type MIDIController, SpessaSynthProcessor } from "spessasynth_core";
+import type { MidiSequence } from "../midi/sequence";
+import {
+  type ChannelStem,
+  channelStems,
+  EVENT_CONTROL,
+  EVENT_NOTE_OFF,
+  EVENT_NOTE_ON,
+  EVENT_PROGRAM,
+  lastEventFrame,
+} from "./events";
+import type { LoadedSoundFont } from "./soundbank";
+
+/** Largest block the synthesizer renders at once; block boundaries sit on multiples of it (and on event frames). */
+export const BLOCK_FRAMES = 128;
+
+export interface MidiRendererOptions {
+  readonly sequence: MidiSequence;
+  readonly soundfont: LoadedSoundFont;
+  readonly sampleRate: number;
+  /** Reverb and chorus; off by default. */
+  readonly effects?: boolean;
+  /** Render only these MIDI channels (the bounce splits work this way); all channels by default. */
+  readonly channels?: readonly number[];
+}
+
+export interface StemFrames {
+  readonly channel: number;
+  readonly left: Float32Array;
+  readonly right: Float32Array;
+}
+
+export interface MidiRenderer {
+  readonly sampleRate: number;
+  /** MIDI channels rendered, ascending: the fixed order in which they are summed. */
+  readonly channels: readonly number[];
+  /** Frame of the last event; release tails sound after it. */
+  readonly lastEventFrame: number;
+  /** Absolute frame the next render starts at. */
+  readonly positionFrame: number;
+  /** Renders [positionFrame, positionFrame + frames) as interleaved stereo (L, R, L, R, ...) and advances. */
+  render(frames: number): Float32Array;
+  /** Same span, each channel apart (left/right planes); `mixStems` of the result equals `render`. */
+  renderStems(frames: number): StemFrames[];
+  /** Moves to `frame`; the next render equals what a render from 0 would give there. */
+  seek(frame: number): void;
+}
+
+const SYNTH_DEFAULTS = { maxBufferSize: BLOCK_FRAMES, eventsEnabled: false, initialTime: 0 } as const;
+
+class ChannelRenderer {
+  readonly channel: number;
+  readonly #stem: ChannelStem;
+  readonly #soundfont: LoadedSoundFont;
+  readonly #sampleRate: number;
+  readonly #effects: boolean;
+  readonly #blockLeft = new Float32Array(BLOCK_FRAMES);
+  readonly #blockRight = new Float32Array(BLOCK_FRAMES);
+  #synth: SpessaSynthProcessor;
+  #nextEvent = 0;
+  /** Absolute frame where the next synthesizer block starts. */
+  #blockFrame = 0;
+  /** Frames of the last block not yet handed out: [#pendingStart, #pendingEnd) of #blockLeft/#blockRight. */
+  #pendingStart = 0;
+  #pendingEnd = 0;
+
+  constructor(stem: ChannelStem, soundfont: LoadedSoundFont, sampleRate: number, effects: boolean) {
+    this.channel = stem.channel;
+    this.#stem = stem;
+    this.#soundfont = soundfont;
+    this.#sampleRate = sampleRate;
+    this.#effects = effects;
+    this.#synth = this.#createSynth();
+  }
+
+  #createSynth(): SpessaSynthProcessor {
+    const synth = new SpessaSynthProcessor(this.#sampleRate, {
+      ...SYNTH_DEFAULTS,
+      effectsEnabled: this.#effects,
+    });
+    synth.soundBankManager.addSoundBank(this.#soundfont.bank, "main");
+    return synth;
+  }
+
+  get positionFrame(): number {
+    return this.#blockFrame - (this.#pendingEnd - this.#pendingStart);
+  }
+
+  restart(): void {
+    this.#synth = this.#createSynth();
+    this.#nextEvent = 0;
+    this.#blockFrame = 0;
+    this.#pendingStart = 0;
+    this.#pendingEnd = 0;
+  }
+
+  #renderBlock(): void {
+    const events = this.#stem.events;
+    const synth = this.#synth;
+    const channel = this.channel;
+    let next = events[this.#nextEvent];
+    while (next !== undefined && next.frame <= this.#blockFrame) {
+      if (next.kind === EVENT_NOTE_ON) synth.noteOn(channel, next.a, next.b);
+      else if (next.kind === EVENT_NOTE_OFF) synth.noteOff(channel, next.a);
+      else if (next.kind === EVENT_CONTROL) synth.controllerChange(channel, next.a as MIDIController, next.b);
+      else if (next.kind === EVENT_PROGRAM) synth.programChange(channel, next.a);
+      this.#nextEvent += 1;
+      next = events[this.#nextEvent];
+    }
+    let end = (Math.floor(this.#blockFrame / BLOCK_FRAMES) + 1) * BLOCK_FRAMES;
+    if (next !== undefined && next.frame < end) end = next.frame;
+    const frames = end - this.#blockFrame;
+    this.#blockLeft.fill(0);
+    this.#blockRight.fill(0);
+    synth.process(this.#blockLeft, this.#blockRight, 0, frames);
+    this.#blockFrame = end;
+    this.#pendingStart = 0;
+    this.#pendingEnd = frames;
+  }
+
+  /** Writes the next `frames` frames to left/right from `offset` (overwriting). */
+  render(left: Float32Array, right: Float32Array, offset: number, frames: number): void {
+    let written = 0;
+    while (written < frames) {
+      if (this.#pendingStart === this.#pendingEnd) this.#renderBlock();
+      const n = Math.min(frames - written, this.#pendingEnd - this.#pendingStart);
+      const from = this.#pendingStart;
+      left.set(this.#blockLeft.subarray(from, from + n), offset + written);
+      right.set(this.#blockRight.subarray(from, from + n), offset + written);
+      this.#pendingStart += n;
+      written += n;
+    }
+  }
+
+  skip(frames: number): void {
+    let left = frames;
+    while (left > 0) {
+      if (this.#pendingStart === this.#pendingEnd) this.#renderBlock();
+      const n = Math.min(left, this.#pendingEnd - this.#pendingStart);
+      this.#pendingStart += n;
+      left -= n;
+    }
+  }
+}
+
+/** Sums stems into interleaved stereo in ascending channel order (the one order every path uses). */
+export function mixStems(stems: readonly StemFrames[], frames: number): Float32Array {
+  const out = new Float32Array(frames * 2);
+  const ordered = [...stems].sort((x, y) => x.channel - y.channel);
+  for (const stem of ordered) {
+    const { left, right } = stem;
+    for (let i = 0; i < frames; i++) {
+      out[2 * i] = out[2 * i]! + left[i]!;
+      out[2 * i + 1] = out[2 * i + 1]! + right[i]!;
+    }
+  }
+  return out;
+}
+
+function checkFrames(frames: number, what: string): void {
+  if (!(Number.isInteger(frames) && frames >= 0)) {
+    throw new RangeError(`${what} must be a whole number of frames >= 0, got ${frames}`);
+  }
+}
+
+export function createMidiRenderer(options: MidiRendererOptions): MidiRenderer {
+  const { soundfont, sampleRate } = options;
+  const stems = channelStems(options.sequence, sampleRate, options.channels);
+  const renderers = stems.map(
+    (stem) => new ChannelRenderer(stem, soundfont, sampleRate, options.effects ?? false),
+  );
+  let positionFrame = 0;
+
+  const renderStems = (frames: number): StemFrames[] => {
+    checkFrames(frames, "render length");
+    const result = renderers.map((renderer) => {
+      const left = new Float32Array(frames);
+      const right = new Float32Array(frames);
+      renderer.render(left, right, 0, frames);
+      return { channel: renderer.channel, left, right };
+    });
+    positionFrame += frames;
+    return result;
+  };
+
+  return {
+    sampleRate,
+    channels: stems.map((stem) => stem.channel),
+    lastEventFrame: lastEventFrame(stems),
+    get positionFrame() {
+      return positionFrame;
+    },
+    renderStems,
+    render: (frames) => mixStems(renderStems(frames), frames),
+    seek(frame) {
+      checkFrames(frame, "seek position");
+      for (const renderer of renderers) {
+        if (frame < renderer.positionFrame) renderer.restart();
+        renderer.skip(frame - renderer.positionFrame);
+      }
+      positionFrame = frame;
+    },
+  };
+}
+
+/** A whole sequence plus `tailFrames` of release, in one thread: the reference the parallel bounce must equal. */
+export function renderSequence(options: MidiRendererOptions & { readonly tailFrames: number }): Float32Array {
+  const renderer = createMidiRenderer(options);
+  return renderer.render(renderer.lastEventFrame + options.tailFrames);
+}

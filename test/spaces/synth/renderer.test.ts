@@ -1,0 +1,185 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { MidiSequenceError, TempoMap } from "../../../app/spaces/synth/events";
+import { createMidiRenderer, renderSequence } from "../../../app/spaces/synth/renderer";
+import { type LoadedSoundFont, loadSoundFont } from "../../../app/spaces/synth/soundbank";
+import {
+  concat,
+  countDifferences,
+  MUSESCORE_SF3,
+  peak,
+  smallSong,
+  sustainedNote,
+  TIMGM6MB,
+} from "./fixtures";
+
+const RATE = 48_000;
+let sf2: LoadedSoundFont;
+let sf3: LoadedSoundFont;
+beforeAll(async () => {
+  sf2 = await loadSoundFont(TIMGM6MB);
+  sf3 = await loadSoundFont(MUSESCORE_SF3);
+});
+
+/** Renders `total` frames in chunks whose sizes cycle through `sizes`. */
+function renderChunked(soundfont: LoadedSoundFont, sizes: readonly number[], total: number): Float32Array {
+  const renderer = createMidiRenderer({ sequence: smallSong(), soundfont, sampleRate: RATE });
+  const parts: Float32Array[] = [];
+  for (let done = 0, i = 0; done < total; i++) {
+    const frames = Math.min(total - done, sizes[i % sizes.length]!);
+    parts.push(renderer.render(frames));
+    done += frames;
+  }
+  expect(renderer.positionFrame).toBe(total);
+  return concat(parts);
+}
+
+describe("TempoMap", () => {
+  it("places ticks through tempo changes, 120 bpm before the first", () => {
+    const map = new TempoMap({
+      ppq: 480,
+      tempos: [
+        { tick: 960, bpm: 60 },
+        { tick: 1920, bpm: 240 },
+      ],
+    });
+    expect(map.secondsAt(480)).toBe(0.5);
+    expect(map.secondsAt(1440)).toBe(2);
+    expect(map.secondsAt(2400)).toBe(3.25);
+    expect(map.frameAt(2400, 44_100)).toBe(143_325);
+  });
+});
+
+describe("createMidiRenderer", () => {
+  it("renders the same bits twice", () => {
+    const total = 3 * RATE;
+    const first = createMidiRenderer({ sequence: smallSong(), soundfont: sf2, sampleRate: RATE }).render(
+      total,
+    );
+    const second = createMidiRenderer({ sequence: smallSong(), soundfont: sf2, sampleRate: RATE }).render(
+      total,
+    );
+    expect(first.length).toBe(total * 2);
+    expect(peak(first)).toBeGreaterThan(0.05);
+    expect(countDifferences(first, second)).toBe(0);
+  });
+
+  it("gives the same bits whether rendered whole or in chunks of any size (.sf2 and .sf3)", () => {
+    for (const soundfont of [sf2, sf3]) {
+      const renderer = createMidiRenderer({ sequence: smallSong(), soundfont, sampleRate: RATE });
+      const total = renderer.lastEventFrame + RATE;
+      const whole = renderer.render(total);
+      expect(peak(whole)).toBeGreaterThan(0.05);
+      for (const sizes of [[4096], [1], [127, 129, 1000, 3], [RATE / 10, 7, 4096 * 3]]) {
+        const chunkTotal = sizes[0] === 1 ? 20_000 : total;
+        const chunked = renderChunked(soundfont, sizes, chunkTotal);
+        expect(countDifferences(chunked, whole.subarray(0, chunkTotal * 2))).toBe(0);
+      }
+    }
+  });
+
+  it("keeps a sustained note sounding continuously across page boundaries", () => {
+    const sequence = sustainedNote();
+    const pages: Float32Array[] = [];
+    const renderer = createMidiRenderer({ sequence, soundfont: sf2, sampleRate: RATE });
+    for (let page = 0; page < 40; page++) pages.push(renderer.render(4096));
+    const paged = concat(pages);
+    const whole = createMidiRenderer({ sequence, soundfont: sf2, sampleRate: RATE }).render(40 * 4096);
+    expect(countDifferences(paged, whole)).toBe(0);
+    const onset = RATE / 2;
+    expect(peak(whole, 0, onset * 2)).toBe(0);
+    // The note sounds through pages 6..29 (0.5 s to 2.5 s): every page there carries signal.
+    for (let page = 7; page < 29; page++)
+      expect(peak(whole, page * 8192, (page + 1) * 8192)).toBeGreaterThan(0.01);
+    // Largest sample-to-sample jump at page boundaries is no larger than the signal's own largest jump.
+    let ownJump = 0;
+    let boundaryJump = 0;
+    for (let i = 2; i < whole.length; i++) {
+      const jump = Math.abs(whole[i]! - whole[i - 2]!);
+      ownJump = Math.max(ownJump, jump);
+      if ((i >> 1) % 4096 === 0) boundaryJump = Math.max(boundaryJump, jump);
+    }
+    expect(boundaryJump).toBeLessThanOrEqual(ownJump);
+  });
+
+  it("starts notes on their exact frame", () => {
+    const whole = createMidiRenderer({ sequence: sustainedNote(), soundfont: sf2, sampleRate: RATE }).render(
+      RATE,
+    );
+    let first = -1;
+    for (let i = 0; i < whole.length && first < 0; i++) if (whole[i] !== 0) first = i >> 1;
+    expect(first).toBeGreaterThanOrEqual(RATE / 2);
+    expect(first).toBeLessThanOrEqual(RATE / 2 + 1);
+  });
+
+  it("seeks backwards and forwards to what a render from 0 gives", () => {
+    const whole = createMidiRenderer({ sequence: smallSong(), soundfont: sf2, sampleRate: RATE }).render(
+      3 * RATE,
+    );
+    const renderer = createMidiRenderer({ sequence: smallSong(), soundfont: sf2, sampleRate: RATE });
+    renderer.render(2 * RATE);
+    for (const frame of [12_345, 100_001, 7, 90_000]) {
+      renderer.seek(frame);
+      expect(renderer.positionFrame).toBe(frame);
+      const span = renderer.render(5000);
+      expect(countDifferences(span, whole.subarray(frame * 2, (frame + 5000) * 2))).toBe(0);
+    }
+  });
+
+  it("splits into channel stems that mix back to the full render", () => {
+    const renderer = createMidiRenderer({ sequence: smallSong(), soundfont: sf2, sampleRate: RATE });
+    expect(renderer.channels).toEqual([0, 1, 9]);
+    const stems = renderer.renderStems(RATE);
+    expect(stems.map((stem) => stem.channel)).toEqual([0, 1, 9]);
+    for (const stem of stems) expect(peak(stem.left)).toBeGreaterThan(0.01);
+    const full = createMidiRenderer({ sequence: smallSong(), soundfont: sf2, sampleRate: RATE }).render(RATE);
+    for (let i = 0; i < RATE; i++) {
+      const left = Math.fround(Math.fround(stems[0]!.left[i]! + stems[1]!.left[i]!) + stems[2]!.left[i]!);
+      expect(left).toBe(full[2 * i]);
+    }
+    const drumsOnly = createMidiRenderer({
+      sequence: smallSong(),
+      soundfont: sf2,
+      sampleRate: RATE,
+      channels: [9],
+    });
+    expect(countDifferences(drumsOnly.renderStems(RATE)[0]!.left, stems[2]!.left)).toBe(0);
+  });
+
+  it("differs with effects on, and renders a whole sequence with its tail", () => {
+    const dry = renderSequence({
+      sequence: sustainedNote(),
+      soundfont: sf2,
+      sampleRate: RATE,
+      tailFrames: RATE,
+    });
+    const wet = renderSequence({
+      sequence: sustainedNote(),
+      soundfont: sf2,
+      sampleRate: RATE,
+      tailFrames: RATE,
+      effects: true,
+    });
+    expect(dry.length).toBe((RATE / 2 + 2 * RATE + RATE) * 2);
+    expect(countDifferences(dry, wet)).toBeGreaterThan(1000);
+  });
+
+  it("rejects bad MIDI data, naming the track and the note", () => {
+    const song = smallSong();
+    const bad = {
+      ...song,
+      tracks: [{ ...song.tracks[1]!, notes: [{ pitch: 40, velocity: 0, startTick: 0, durationTicks: 10 }] }],
+    };
+    expect(() => createMidiRenderer({ sequence: bad, soundfont: sf2, sampleRate: RATE })).toThrow(
+      MidiSequenceError,
+    );
+    expect(() => createMidiRenderer({ sequence: bad, soundfont: sf2, sampleRate: RATE })).toThrow(
+      /track 0 \("bass"\) note 0 velocity is 0, expected 1\.\.127; fix or re-import/,
+    );
+    expect(() => createMidiRenderer({ sequence: song, soundfont: sf2, sampleRate: 1.5 })).toThrow(
+      /sample rate 1\.5/,
+    );
+    expect(() => createMidiRenderer({ sequence: song, soundfont: sf2, sampleRate: RATE }).render(-1)).toThrow(
+      RangeError,
+    );
+  });
+});
