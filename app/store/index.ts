@@ -3,7 +3,8 @@
 import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { LocalContentStore } from "./content-store";
+import { LocalContentStore, type VerifyOptions, type VerifyReport } from "./content-store";
+import { collectGarbage, type GcEvent, type GcReport } from "./gc";
 import { SqliteArtifactGraph } from "./graph";
 
 export { type DamagedObject, LocalContentStore, type VerifyReport } from "./content-store";
@@ -46,4 +47,48 @@ export async function openLibrary(root: string): Promise<Library> {
   const store = await openContentStore(root);
   const graph = SqliteArtifactGraph.open(root, { objectExists: (hash) => store.has(hash) });
   return { root, store, graph, close: () => graph.close() };
+}
+
+export interface LibraryGcOptions {
+  readonly projectDirs?: readonly string[];
+  readonly graceMs?: number;
+  readonly dryRun?: boolean;
+  readonly onEvent?: (event: GcEvent) => void;
+}
+
+/** gc of a library: reads the graph's hashes (then closes it), root files and project folders, then sweeps. */
+export async function gcLibrary(root: string, options: LibraryGcOptions = {}): Promise<GcReport> {
+  const store = await openContentStore(root);
+  const graph = SqliteArtifactGraph.open(root);
+  let graphHashes: Set<string>;
+  try {
+    graphHashes = await graph.referencedHashes();
+  } finally {
+    await graph.close();
+  }
+  return collectGarbage(store, { ...options, graphHashes });
+}
+
+export interface LibraryVerifyReport extends VerifyReport {
+  /** Problems SQLite's integrity check and the edge check found in graph.sqlite ([] when sound). */
+  readonly graphProblems: readonly string[];
+  /** Hashes the graph names whose objects are absent. */
+  readonly missing: readonly string[];
+}
+
+/** Re-hashes every object and checks the graph file; reports damage with what to do. */
+export async function verifyLibrary(root: string, options: VerifyOptions = {}): Promise<LibraryVerifyReport> {
+  const store = await openContentStore(root);
+  const report = await store.verify(options);
+  const graph = SqliteArtifactGraph.open(root);
+  try {
+    const graphProblems = await graph.checkIntegrity();
+    const missing: string[] = [];
+    for (const hash of [...(await graph.referencedHashes())].sort()) {
+      if (!(await store.has(hash))) missing.push(hash);
+    }
+    return { ...report, graphProblems, missing };
+  } finally {
+    await graph.close();
+  }
 }
