@@ -2,7 +2,9 @@
 // Command groups live in ./commands/, one file each; add a group to GROUPS below.
 import { type CliIo, type Command, UserError } from "./command";
 
-const GROUPS: Array<() => Promise<{ commands: Command[] }>> = [];
+const GROUPS: Array<() => Promise<{ commands: Command[] }>> = [
+  () => import("./commands/layout"),
+];
 
 async function loadCommands(): Promise<Command[]> {
   const groups = await Promise.all(GROUPS.map((load) => load()));
