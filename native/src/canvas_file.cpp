@@ -1,0 +1,276 @@
+// Owns the canvas file mapping: validation, lock-free lookup and seqlock reads (callback), page writes and
+// prefetch (non-real-time). Format: canvas_format.h and docs/canvas-file.md.
+#include "canvas_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include "canvas_format.h"
+
+namespace lc {
+
+namespace {
+
+using namespace canvas;
+
+uint32_t rd32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+uint64_t rd64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+uint32_t* w32(uint8_t* p) { return reinterpret_cast<uint32_t*>(p); }
+uint64_t* w64(uint8_t* p) { return reinterpret_cast<uint64_t*>(p); }
+
+[[noreturn]] void reject(const std::string& path, const std::string& what) {
+  throw std::runtime_error("canvas file " + path + " is unusable: " + what +
+                           ". It is a cache: delete it and let the renderer rebuild it (or create a new one).");
+}
+
+}  // namespace
+
+std::unique_ptr<CanvasFile> CanvasFile::open(const std::string& path, bool writable) {
+  int fd = ::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT) reject(path, "the file does not exist");
+    reject(path, std::string("it cannot be opened (") + std::strerror(e) + ")");
+  }
+  struct FdGuard {
+    int fd;
+    ~FdGuard() {
+      if (fd >= 0) ::close(fd);
+    }
+  } guard{fd};
+  struct stat st{};
+  if (fstat(fd, &st) != 0) reject(path, std::string("fstat failed (") + std::strerror(errno) + ")");
+  uint8_t h[kHChecksummedBytes + 16];
+  if (st.st_size < static_cast<off_t>(sizeof h)) {
+    reject(path, "it is truncated (" + std::to_string(st.st_size) + " bytes, shorter than the header)");
+  }
+  ssize_t got = ::pread(fd, h, sizeof h, 0);
+  if (got != static_cast<ssize_t>(sizeof h)) reject(path, "its header could not be read");
+  if (std::memcmp(h, kMagic, 8) != 0) reject(path, "bad magic (not a Latent Canvas canvas file)");
+  uint32_t version = rd32(h + kHVersion);
+  if (version != kVersion) {
+    reject(path, "unsupported version " + std::to_string(version) + " (this build reads version " +
+                     std::to_string(kVersion) + ")");
+  }
+  uint32_t sum = fnv1a32(h, kHChecksummedBytes);
+  if (sum != rd32(h + kHChecksum)) reject(path, "header checksum mismatch (the header is corrupt)");
+  CanvasInfo info;
+  info.sampleRate = rd32(h + kHSampleRate);
+  info.channels = rd32(h + kHChannels);
+  info.framesPerPage = rd32(h + kHFramesPerPage);
+  info.pageCapacity = rd32(h + kHPageCapacity);
+  info.pageBytes = rd32(h + kHPageBytes);
+  info.tableOffset = rd64(h + kHTableOffset);
+  info.dataOffset = rd64(h + kHDataOffset);
+  info.fileBytes = rd64(h + kHFileBytes);
+  if (rd32(h + kHHeaderBytes) != kHeaderBytes || rd32(h + kHEntryBytes) != kEntryBytes || info.channels < 1 ||
+      info.channels > 2 || info.sampleRate < 8000 || info.sampleRate > 384000 || info.framesPerPage == 0 ||
+      info.pageCapacity == 0 || info.pageBytes != alignUp(uint64_t{info.framesPerPage} * info.channels * 4, kAlign) ||
+      info.tableOffset != kHeaderBytes ||
+      info.dataOffset != alignUp(kHeaderBytes + uint64_t{info.pageCapacity} * kEntryBytes, kAlign) ||
+      info.fileBytes != info.dataOffset + uint64_t{info.pageCapacity} * info.pageBytes) {
+    reject(path, "inconsistent geometry in the header");
+  }
+  if (static_cast<uint64_t>(st.st_size) != info.fileBytes) {
+    reject(path, "it is truncated or has the wrong size (" + std::to_string(st.st_size) + " bytes, the header says " +
+                     std::to_string(info.fileBytes) + ")");
+  }
+  void* base = ::mmap(nullptr, info.fileBytes, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) reject(path, std::string("mmap failed (") + std::strerror(errno) + ")");
+  std::unique_ptr<CanvasFile> file(new CanvasFile());
+  file->path_ = path;
+  file->info_ = info;
+  file->base_ = static_cast<uint8_t*>(base);
+  file->mappedBytes_ = info.fileBytes;
+  file->writable_ = writable;
+  file->fd_ = fd;
+  guard.fd = -1;
+  // The page table is small and read by every callback: fault it in now.
+  ::madvise(file->base_ + info.tableOffset, info.dataOffset - info.tableOffset, MADV_WILLNEED);
+  volatile uint8_t sink = 0;
+  for (uint64_t off = info.tableOffset; off < info.dataOffset; off += kAlign) sink = sink + file->base_[off];
+  (void)sink;
+  return file;
+}
+
+CanvasFile::~CanvasFile() {
+  if (base_) ::munmap(base_, mappedBytes_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+uint8_t* CanvasFile::entry(uint32_t slot) const noexcept {
+  return base_ + info_.tableOffset + uint64_t{slot} * kEntryBytes;
+}
+
+float* CanvasFile::pageData(uint32_t slot) const noexcept {
+  return reinterpret_cast<float*>(base_ + info_.dataOffset + uint64_t{slot} * info_.pageBytes);
+}
+
+int32_t CanvasFile::findSlot(uint64_t streamKey, uint32_t pageIndex) const noexcept {
+  if (streamKey == 0) return -1;
+  uint32_t cap = info_.pageCapacity;
+  uint32_t slot = homeSlot(streamKey, pageIndex, cap);
+  uint32_t probes = cap < kMaxProbe ? cap : kMaxProbe;
+  for (uint32_t i = 0; i < probes; ++i) {
+    uint8_t* e = entry(slot);
+    uint32_t state = __atomic_load_n(w32(e + kEState), __ATOMIC_ACQUIRE);
+    if (state == 0) return -1;
+    if (state == 1 && __atomic_load_n(w64(e + kEStreamKey), __ATOMIC_RELAXED) == streamKey &&
+        __atomic_load_n(w32(e + kEPageIndex), __ATOMIC_RELAXED) == pageIndex) {
+      return static_cast<int32_t>(slot);
+    }
+    slot = slot + 1 == cap ? 0 : slot + 1;
+  }
+  return -1;
+}
+
+CanvasFile::ReadResult CanvasFile::readSlice(int32_t slot, uint32_t frameOffset, uint32_t frames,
+                                             uint32_t minGeneration, float* dst, uint32_t maxAttempts,
+                                             uint64_t& retries) const noexcept {
+  uint8_t* e = entry(static_cast<uint32_t>(slot));
+  uint32_t* seq = w32(e + kESeq);
+  const float* src = pageData(static_cast<uint32_t>(slot)) + uint64_t{frameOffset} * info_.channels;
+  size_t bytes = size_t{frames} * info_.channels * sizeof(float);
+  for (uint32_t attempt = 0; attempt < maxAttempts; ++attempt) {
+    uint32_t s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+    if (s1 == 0) return ReadResult::NotReady;
+    if (s1 & 1u) {
+      ++retries;
+      continue;
+    }
+    uint32_t generation = __atomic_load_n(w32(e + kEGeneration), __ATOMIC_RELAXED);
+    uint32_t valid = __atomic_load_n(w32(e + kEValid), __ATOMIC_RELAXED);
+    std::memcpy(dst, src, bytes);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    uint32_t s2 = __atomic_load_n(seq, __ATOMIC_RELAXED);
+    if (s1 == s2) {
+      if (valid == 0) return ReadResult::NotReady;
+      return generation >= minGeneration ? ReadResult::Ok : ReadResult::Stale;
+    }
+    ++retries;
+  }
+  return ReadResult::Torn;
+}
+
+void CanvasFile::writePage(uint64_t streamKey, uint32_t pageIndex, uint32_t generation, const float* samples,
+                           size_t sampleCount) {
+  if (!writable_) throw std::runtime_error("canvas file " + path_ + " was opened read-only; open it for writing");
+  if (streamKey == 0) throw std::runtime_error("stream key 0 is reserved for 'no stream'; use a non-zero key");
+  size_t pageSamples = size_t{info_.framesPerPage} * info_.channels;
+  if (sampleCount > pageSamples) {
+    throw std::runtime_error("page of " + std::to_string(sampleCount) + " samples is larger than a page (" +
+                             std::to_string(pageSamples) + " = framesPerPage x channels)");
+  }
+  uint32_t cap = info_.pageCapacity;
+  uint32_t slot = homeSlot(streamKey, pageIndex, cap);
+  uint32_t probes = cap < kMaxProbe ? cap : kMaxProbe;
+  int64_t found = -1;
+  for (uint32_t i = 0; i < probes && found < 0; ++i) {
+    uint8_t* e = entry(slot);
+    for (;;) {
+      uint32_t state = __atomic_load_n(w32(e + kEState), __ATOMIC_ACQUIRE);
+      if (state == 0) {
+        uint32_t expected = 0;
+        if (__atomic_compare_exchange_n(w32(e + kEState), &expected, 2u, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+          __atomic_store_n(w64(e + kEStreamKey), streamKey, __ATOMIC_RELAXED);
+          __atomic_store_n(w32(e + kEPageIndex), pageIndex, __ATOMIC_RELAXED);
+          __atomic_store_n(w32(e + kEState), 1u, __ATOMIC_RELEASE);
+          __atomic_fetch_add(w32(base_ + kHPagesUsed), 1u, __ATOMIC_RELAXED);
+          found = slot;
+          break;
+        }
+        continue;
+      }
+      if (state == 2) {
+        std::this_thread::yield();
+        continue;
+      }
+      if (__atomic_load_n(w64(e + kEStreamKey), __ATOMIC_RELAXED) == streamKey &&
+          __atomic_load_n(w32(e + kEPageIndex), __ATOMIC_RELAXED) == pageIndex) {
+        found = slot;
+      }
+      break;
+    }
+    slot = slot + 1 == cap ? 0 : slot + 1;
+  }
+  if (found < 0) {
+    throw std::runtime_error("canvas file " + path_ + " is full near this page (no free slot within " +
+                             std::to_string(kMaxProbe) + " probes of " + std::to_string(cap) +
+                             " slots); create a canvas file with a larger page capacity");
+  }
+  uint8_t* e = entry(static_cast<uint32_t>(found));
+  uint32_t* seq = w32(e + kESeq);
+  uint32_t s;
+  for (;;) {  // take the page's write side: even -> odd (also excludes a second writer)
+    s = __atomic_load_n(seq, __ATOMIC_RELAXED);
+    if ((s & 1u) == 0 &&
+        __atomic_compare_exchange_n(seq, &s, s + 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+      break;
+    }
+    std::this_thread::yield();
+  }
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  float* dst = pageData(static_cast<uint32_t>(found));
+  std::memcpy(dst, samples, sampleCount * sizeof(float));
+  if (sampleCount < pageSamples) std::memset(dst + sampleCount, 0, (pageSamples - sampleCount) * sizeof(float));
+  __atomic_store_n(w32(e + kEGeneration), generation, __ATOMIC_RELAXED);
+  __atomic_store_n(w32(e + kEValid), 1u, __ATOMIC_RELAXED);
+  __atomic_store_n(seq, s + 2, __ATOMIC_RELEASE);
+}
+
+bool CanvasFile::invalidatePage(uint64_t streamKey, uint32_t pageIndex) {
+  if (!writable_) throw std::runtime_error("canvas file " + path_ + " was opened read-only; open it for writing");
+  int32_t slot = findSlot(streamKey, pageIndex);
+  if (slot < 0) return false;
+  uint32_t* seq = w32(entry(static_cast<uint32_t>(slot)) + kESeq);
+  uint32_t s;
+  for (;;) {
+    s = __atomic_load_n(seq, __ATOMIC_RELAXED);
+    if ((s & 1u) == 0 &&
+        __atomic_compare_exchange_n(seq, &s, s + 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+      break;
+    }
+    std::this_thread::yield();
+  }
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  __atomic_store_n(w32(entry(static_cast<uint32_t>(slot)) + kEValid), 0u, __ATOMIC_RELAXED);
+  __atomic_store_n(seq, s + 2, __ATOMIC_RELEASE);
+  return true;
+}
+
+void CanvasFile::prefetch(uint64_t streamKey, uint32_t firstPage, uint32_t pageCount, bool lock) noexcept {
+  for (uint32_t i = 0; i < pageCount; ++i) {
+    int32_t slot = findSlot(streamKey, firstPage + i);
+    if (slot < 0) continue;
+    uint8_t* p = reinterpret_cast<uint8_t*>(pageData(static_cast<uint32_t>(slot)));
+    ::madvise(p, info_.pageBytes, MADV_WILLNEED);
+    volatile uint8_t sink = 0;
+    for (uint32_t off = 0; off < info_.pageBytes; off += kAlign) sink = sink + p[off];
+    (void)sink;
+    if (lock) ::mlock(p, info_.pageBytes);
+  }
+}
+
+uint32_t CanvasFile::pagesUsed() const noexcept {
+  return __atomic_load_n(w32(base_ + kHPagesUsed), __ATOMIC_RELAXED);
+}
+
+}  // namespace lc

@@ -1,0 +1,70 @@
+// Owns a mapped canvas file: validation before use, the lock-free page lookup and seqlock read the callback uses,
+// the non-real-time page writer, and prefetch. Callers: engine.cpp (lookup/readSlice on the callback thread),
+// addon.cpp (open, writePage, prefetch on non-real-time threads).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace lc {
+
+struct CanvasInfo {
+  uint32_t sampleRate = 0;
+  uint32_t channels = 0;
+  uint32_t framesPerPage = 0;
+  uint32_t pageCapacity = 0;
+  uint32_t pageBytes = 0;
+  uint64_t tableOffset = 0;
+  uint64_t dataOffset = 0;
+  uint64_t fileBytes = 0;
+};
+
+class CanvasFile {
+ public:
+  // Validates magic, version, checksum, geometry and file size before mapping; throws std::runtime_error
+  // with a message naming the file, what was wrong and what to do. writable: map PROT_WRITE too.
+  static std::unique_ptr<CanvasFile> open(const std::string& path, bool writable);
+  ~CanvasFile();
+  CanvasFile(const CanvasFile&) = delete;
+  CanvasFile& operator=(const CanvasFile&) = delete;
+
+  const CanvasInfo& info() const { return info_; }
+  const std::string& path() const { return path_; }
+
+  // Real-time safe: bounded probe, atomic loads only. Returns the slot or -1.
+  int32_t findSlot(uint64_t streamKey, uint32_t pageIndex) const noexcept;
+
+  enum class ReadResult { Ok, NotReady, Stale, Torn };
+  // Real-time safe seqlock read of frames [frameOffset, frameOffset + frames) of a slot into dst (interleaved).
+  // retries is incremented per failed attempt. Never returns data from a page being written.
+  ReadResult readSlice(int32_t slot, uint32_t frameOffset, uint32_t frames, uint32_t minGeneration, float* dst,
+                       uint32_t maxAttempts, uint64_t& retries) const noexcept;
+
+  // Non-real-time: claim (or find) the slot of (streamKey, pageIndex) and write a whole page under the seqlock.
+  // frames.size <= framesPerPage*channels; the rest of the page is zeroed. Throws on a full table.
+  void writePage(uint64_t streamKey, uint32_t pageIndex, uint32_t generation, const float* samples,
+                 size_t sampleCount);
+  // Non-real-time: remove a page's readiness (seq back to "not ready") so the callback treats it as missing.
+  bool invalidatePage(uint64_t streamKey, uint32_t pageIndex);
+
+  // Non-real-time: fault in (touch + MADV_WILLNEED, optional mlock) the pages of a stream from pageIndex on.
+  void prefetch(uint64_t streamKey, uint32_t firstPage, uint32_t pageCount, bool lock) noexcept;
+
+  uint32_t pagesUsed() const noexcept;
+
+ private:
+  CanvasFile() = default;
+  uint8_t* entry(uint32_t slot) const noexcept;
+  float* pageData(uint32_t slot) const noexcept;
+
+  std::string path_;
+  CanvasInfo info_;
+  uint8_t* base_ = nullptr;
+  size_t mappedBytes_ = 0;
+  int fd_ = -1;
+  bool writable_ = false;
+};
+
+}  // namespace lc

@@ -1,0 +1,103 @@
+// Owns the mix kernel: one Engine per output, its preallocated buffers, the active canvas pointer and the capture ring.
+// Real-time entry points (callback thread only): renderBlock, noteLateBlock. Everything else is non-real-time and
+// called by the addon (addon.cpp) from the JS thread or the addon's helper threads.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "canvas_file.h"
+
+namespace lc {
+
+struct EngineConfig {
+  uint32_t sampleRate = 48000;
+  uint32_t channels = 2;  // 1 or 2; equals the canvas file's channels
+  uint32_t maxHeads = 4;
+  uint32_t maxLanes = 16;
+  uint32_t maxBlockFrames = 4096;
+};
+
+class Engine {
+ public:
+  // controlBlock: the bytes of a JS SharedArrayBuffer laid out per control_block.h; the caller keeps it alive.
+  Engine(const EngineConfig& config, uint8_t* controlBlock, size_t controlBytes);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // THE render entry. Real-time safe: no locks, no allocation, no syscalls, no JS. frames <= maxBlockFrames
+  // (larger requests are rendered in maxBlockFrames pieces). Writes frames*channels interleaved float32.
+  void renderBlock(float* interleavedOut, uint32_t frames) noexcept;
+  // Called by a driver's callback thread on an xrun / missed deadline.
+  void noteLateBlock() noexcept;
+  // Called by the rtaudio driver glue when it falls back to the null driver (non-RT or RT thread).
+  void noteDriverFallback() noexcept;
+
+  const EngineConfig& config() const { return config_; }
+  uint32_t maxBlockFrames() const { return config_.maxBlockFrames; }
+
+  // Non-real-time: replace the active canvas (nullptr = none, silence). The previous mapping is released once
+  // the callback can no longer be using it.
+  void setCanvas(std::unique_ptr<CanvasFile> canvas);
+  bool hasCanvas() const;
+  // Non-real-time: prefetch pages ahead of every playing head (aheadPages pages per lane).
+  void prefetchAhead(uint32_t aheadPages, bool lock);
+  // Non-real-time: a helper thread that calls prefetchAhead every periodMs while a live driver runs.
+  void startPrefetchThread(uint32_t aheadPages, uint32_t periodMs, bool lock);
+  void stopPrefetchThread();
+  void releaseRetired(bool force);
+
+  // Capture: the callback copies each block into an SPSC ring; a drain thread moves it into a buffer.
+  void startCapture(uint64_t maxFrames);  // preallocates; call before the driver starts
+  std::vector<float> stopCapture();       // stops draining and returns what was captured
+
+  void setRunning(bool running) { running_.store(running, std::memory_order_release); }
+
+ private:
+  void renderPiece(float* out, uint32_t frames) noexcept;
+  void releaseRetiredLocked(bool force);
+  void drainLoop();
+
+  EngineConfig config_;
+  uint8_t* cb_;
+  size_t cbBytes_;
+  std::vector<float> acc_;
+  std::vector<float> scratch_;
+  std::vector<int64_t> positions_;
+  std::vector<uint32_t> lastSeek_;
+  std::vector<uint64_t> keys_;
+  std::vector<uint8_t> laneAudible_;
+  std::vector<float> laneGainL_;
+  std::vector<float> laneGainR_;
+
+  std::atomic<CanvasFile*> active_{nullptr};
+  std::unique_ptr<CanvasFile> owned_;
+  struct Retired {
+    std::unique_ptr<CanvasFile> file;
+    uint64_t releaseAfterCallbacks;
+  };
+  std::vector<Retired> retired_;
+  mutable std::mutex canvasMutex_;  // non-RT only: serializes setCanvas / prefetch
+  std::atomic<bool> running_{false};
+  std::thread prefetchThread_;
+  std::atomic<bool> prefetchStop_{false};
+
+  // Capture ring (SPSC: callback produces, drain thread consumes).
+  std::vector<float> ring_;
+  std::atomic<uint64_t> ringWrite_{0};
+  std::atomic<uint64_t> ringRead_{0};
+  std::atomic<bool> captureOn_{false};
+  std::atomic<bool> drainStop_{false};
+  std::thread drainThread_;
+  std::vector<float> captured_;
+  uint64_t captureMaxSamples_ = 0;
+};
+
+}  // namespace lc
