@@ -2,7 +2,7 @@
 // map frames between real time and a region's canvas frames, and bucket a period. Owned by the canvas helper;
 // only main.ts loads it.
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import {
   CanvasError,
   type CanvasSchema,
@@ -41,9 +41,9 @@ function integerArg(command: Command, value: string, what: string): number {
   return n;
 }
 
-function parse(command: Command, args: string[], options: Parameters<typeof parseArgs>[0]["options"]) {
+function parse(command: Command, args: string[], options: NonNullable<ParseArgsConfig["options"]>) {
   try {
-    return parseArgs({ args, options: options ?? {}, allowPositionals: true, strict: true });
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
     throw usageError(command, error instanceof Error ? error.message : String(error));
   }
