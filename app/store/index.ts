@@ -7,9 +7,26 @@ import { LocalContentStore, type VerifyOptions, type VerifyReport } from "./cont
 import { collectGarbage, type GcEvent, type GcReport } from "./gc";
 import { SqliteArtifactGraph } from "./graph";
 
-export { type DamagedObject, LocalContentStore, type VerifyReport } from "./content-store";
+export {
+  type DamagedObject,
+  LocalContentStore,
+  type VerifyOptions,
+  type VerifyReport,
+} from "./content-store";
 export { StoreError, type StoreErrorCode } from "./errors";
+export {
+  collectGarbage,
+  DEFAULT_GRACE_MS,
+  type GcEvent,
+  type GcOptions,
+  type GcReport,
+  readRootFiles,
+  removeRootFile,
+  scanProjectDir,
+  writeRootFile,
+} from "./gc";
 export { GRAPH_FILE, type GraphOptions, SqliteArtifactGraph } from "./graph";
+export { GRAPH_SCHEMA_SDL, type GraphQueryResult, runGraphQuery } from "./graphql";
 export { hashBytes, isContentHash, StreamingHash } from "./hash";
 export type * from "./types";
 
