@@ -183,7 +183,7 @@ describe("CanvasLayout properties", () => {
   it("flat index is a bijection between coordinates and 0..N-1", () => {
     fc.assert(
       fc.property(layoutArbitrary, (layout) => {
-        const seen = new Set<number>();
+        const seen = new Set<string>();
         for (let i = 0; i < layout.numPositions; i++) {
           const coord = layout.coordinates(i);
           const [t, ...s] = coord;
