@@ -138,10 +138,10 @@ export function validateTempoMap(map: TempoMap): TempoMap {
 /** A validated, frozen tempo map. */
 export function createTempoMap(tempos: readonly TempoChange[], meters: readonly MeterChange[]): TempoMap {
   const map: TempoMap = Object.freeze({
-    tempos: Object.freeze(tempos.map((t) => Object.freeze({ atTick: t.atTick, bpm: t.bpm }))),
+    tempos: Object.freeze(tempos.map((t) => Object.freeze({ atTick: t.atTick + 0, bpm: t.bpm }))),
     meters: Object.freeze(
       meters.map((m) =>
-        Object.freeze({ atTick: m.atTick, numerator: m.numerator, denominator: m.denominator }),
+        Object.freeze({ atTick: m.atTick + 0, numerator: m.numerator, denominator: m.denominator }),
       ),
     ),
   });
