@@ -1,0 +1,163 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseWav, writeWav } from "../../../app/spaces/audio/wav";
+import { EncodingError } from "../../../app/spaces/errors";
+import { type Depth, floatSamples, integerSamples, wavBytes } from "../support/wav-bytes";
+
+const dir = mkdtempSync(join(tmpdir(), "lc-wav-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function errorOf(fn: () => unknown): EncodingError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof EncodingError) return error;
+    throw error;
+  }
+  throw new Error("expected an EncodingError");
+}
+
+describe("WAV round trip is bit-identical", () => {
+  const cases: Array<[Depth, number, number]> = [
+    ["16", 1, 44100],
+    ["16", 2, 48000],
+    ["16", 6, 22050],
+    ["24", 1, 96000],
+    ["24", 2, 44100],
+    ["24", 8, 48000],
+    ["32f", 1, 48000],
+    ["32f", 2, 8000],
+    ["32f", 5, 192000],
+  ];
+  for (const [depth, channels, sampleRate] of cases) {
+    it(`${depth}-bit, ${channels} channel(s), ${sampleRate} Hz`, () => {
+      const count = channels * 1001;
+      const interleaved =
+        depth === "32f" ? floatSamples(count) : integerSamples(count, depth === "16" ? 16 : 24);
+      const input = wavBytes({ depth, sampleRate, channels, interleaved });
+      const { audio, info } = parseWav(input, "in.wav");
+      expect(info.channels).toBe(channels);
+      expect(info.sampleRate).toBe(sampleRate);
+      expect(info.frames).toBe(1001);
+      expect(info.extensible).toBe(channels > 2);
+      const { bytes, clippedSamples } = writeWav(audio, depth);
+      expect(clippedSamples).toBe(0);
+      expect(Buffer.from(bytes).equals(Buffer.from(input))).toBe(true);
+    });
+  }
+
+  it("reads WAVE_FORMAT_EXTENSIBLE stereo and skips LIST chunks of odd size", () => {
+    const input = wavBytes({
+      depth: "24",
+      sampleRate: 44100,
+      channels: 2,
+      extensible: true,
+      interleaved: [8388607, -8388608, 1, -1],
+      extraChunks: [["LIST", [1, 2, 3]]],
+    });
+    const { audio, info } = parseWav(input, "ext.wav");
+    expect(info.extensible).toBe(true);
+    expect(info.skippedChunks).toEqual(["LIST"]);
+    expect([...audio.channelData[0]!]).toEqual([8388607 / 8388608, 1 / 8388608]);
+    expect([...audio.channelData[1]!]).toEqual([-1, -1 / 8388608]);
+  });
+
+  it("saturates integer export and counts the clipped samples; float export keeps values beyond ±1", () => {
+    const audio = {
+      sampleRate: 48000,
+      frames: 4,
+      channelData: [Float32Array.from([1.5, -1.5, 0.5, Number.NaN])],
+    };
+    const wav16 = writeWav(audio, "16");
+    expect(wav16.clippedSamples).toBe(3);
+    expect([...parseWav(wav16.bytes, "c.wav").audio.channelData[0]!]).toEqual([32767 / 32768, -1, 0.5, 0]);
+    const wavF = writeWav(audio, "32f");
+    expect([...parseWav(wavF.bytes, "f.wav").audio.channelData[0]!]).toEqual([1.5, -1.5, 0.5, 0]);
+  });
+});
+
+describe("WAV agrees with sox", () => {
+  for (const [bits, encoding] of [
+    ["16", "signed-integer"],
+    ["24", "signed-integer"],
+    ["32", "signed-integer"],
+    ["32", "floating-point"],
+    ["8", "unsigned-integer"],
+  ] as const) {
+    it(`reads sox's ${bits}-bit ${encoding} 3-channel WAV exactly as sox converts it to float`, () => {
+      const wav = join(dir, `sox-${bits}-${encoding}.wav`);
+      const raw = join(dir, `sox-${bits}-${encoding}.f32`);
+      const synth = ["synth", "0.05", "sine", "1000", "sine", "300", "noise"];
+      execFileSync("sox", [
+        "-n",
+        "-r",
+        "32000",
+        "-c",
+        "3",
+        "-b",
+        bits,
+        "-e",
+        encoding,
+        wav,
+        ...synth,
+        "vol",
+        "0.7",
+      ]);
+      execFileSync("sox", [wav, "-t", "f32", "-e", "floating-point", raw]);
+      const { audio, info } = parseWav(readFileSync(wav), wav);
+      const ref = new Float32Array(readFileSync(raw).buffer.slice(0));
+      expect(info.frames).toBe(1600);
+      expect(info.channels).toBe(3);
+      const tolerance = bits === "32" && encoding === "signed-integer" ? 2 ** -24 : 0;
+      let worst = 0;
+      for (let f = 0; f < info.frames; f++) {
+        for (let c = 0; c < 3; c++)
+          worst = Math.max(worst, Math.abs(audio.channelData[c]![f]! - ref[f * 3 + c]!));
+      }
+      expect(worst).toBeLessThanOrEqual(tolerance);
+    });
+  }
+
+  it("writes files sox reads back with the same samples", () => {
+    const audio = { sampleRate: 44100, frames: 3, channelData: [Float32Array.from([0.25, -0.5, 0.125])] };
+    const path = join(dir, "ours.wav");
+    execFileSync("sh", ["-c", `cat > ${path}`], { input: writeWav(audio, "24").bytes });
+    const out = execFileSync("sox", [path, "-t", "f32", "-"]);
+    expect([...new Float32Array(out.buffer, out.byteOffset, 3)]).toEqual([0.25, -0.5, 0.125]);
+  });
+});
+
+describe("WAV validation", () => {
+  const good = wavBytes({ depth: "16", sampleRate: 44100, channels: 2, interleaved: integerSamples(64, 16) });
+  const mutate = (edit: (b: Uint8Array) => void) => {
+    const b = good.slice();
+    edit(b);
+    return b;
+  };
+  const cases: Array<[string, Uint8Array, RegExp]> = [
+    ["wrong magic", mutate((b) => b.set([0x52, 0x49, 0x46, 0x58])), /starts with "RIFX"/],
+    ["not WAVE", mutate((b) => b.set([0x41, 0x56, 0x49, 0x20], 8)), /type "AVI "/],
+    ["truncated", good.subarray(0, good.length - 10), /truncated: the RIFF header says/],
+    [
+      "absurd fmt length",
+      mutate((b) => b.set([0xff, 0xff, 0xff, 0x00], 16)),
+      /chunk "fmt " at byte 12 declares 16777215 bytes/,
+    ],
+    ["compressed format", mutate((b) => b.set([0x55, 0x00], 20)), /compressed WAV \(format tag 0x55\)/],
+    ["zero channels", mutate((b) => b.set([0, 0], 22)), /0 channels/],
+    ["block align mismatch", mutate((b) => b.set([3, 0], 32)), /block align 3/],
+    ["12-bit samples", mutate((b) => b.set([12, 0], 34)), /12-bit integer PCM is not supported/],
+    ["no data", good.subarray(0, 36).slice(), /truncated|no "data" chunk/],
+    ["tiny", Uint8Array.from([1, 2, 3]), /too short/],
+  ];
+  for (const [label, bytes, pattern] of cases) {
+    it(`rejects ${label} with an error naming the file and the problem`, () => {
+      const error = errorOf(() => parseWav(bytes, "bad.wav"));
+      expect(error.message.startsWith("bad.wav: ")).toBe(true);
+      expect(error.message).toMatch(pattern);
+    });
+  }
+});
