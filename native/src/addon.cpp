@@ -82,6 +82,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                            InstanceMethod("startDriver", &NativeEngine::StartDriver),
                            InstanceMethod("stopDriver", &NativeEngine::StopDriver),
                            InstanceMethod("driverInfo", &NativeEngine::DriverInfo),
+                           InstanceMethod("reopenDriver", &NativeEngine::ReopenDriver),
                            InstanceMethod("renderOffline", &NativeEngine::RenderOffline),
                            InstanceMethod("startCapture", &NativeEngine::StartCapture),
                            InstanceMethod("stopCapture", &NativeEngine::StopCapture),
@@ -226,7 +227,31 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     out.Set("bufferFrames", driver_->actualBufferFrames());
     out.Set("latencyFrames", driver_->actualLatencyFrames());
     out.Set("realtimePriority", Napi::Boolean::New(env, driver_->realtimePriorityActive()));
+#ifdef LC_HAVE_RTAUDIO
+    if (auto* rt = dynamic_cast<lc::RtAudioDriver*>(driver_.get())) {
+      out.Set("api", rt->apiName());
+      out.Set("device", rt->deviceName());
+      out.Set("onFallback", Napi::Boolean::New(env, rt->onFallback()));
+      out.Set("fallbacks", Napi::Number::New(env, static_cast<double>(rt->fallbackCount())));
+      out.Set("lastError", rt->lastError());
+      out.Set("streamCallbacks", Napi::Number::New(env, static_cast<double>(rt->streamCallbacks())));
+    }
+#endif
     return out;
+  }
+
+  // rtaudio only: after a fallback to the null driver, try the device again (throws with the reason if it fails).
+  Napi::Value ReopenDriver(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&]() -> Napi::Value {
+#ifdef LC_HAVE_RTAUDIO
+      auto* rt = dynamic_cast<lc::RtAudioDriver*>(driver_.get());
+      if (!rt) throw std::runtime_error("reopenDriver: the running driver is not rtaudio; start one first");
+      rt->reopen();
+      return DriverInfo(info);
+#else
+      throw std::runtime_error("this build has no rtaudio driver; rebuild with npm run build:native");
+#endif
+    });
   }
 
   Napi::Value RenderOffline(const Napi::CallbackInfo& info) {
