@@ -196,17 +196,21 @@ function clampDepth(maxDepth: number | undefined): number {
 export interface GraphOptions {
   /** When given, `add` refuses artifacts whose bytes are not in this store (library mode). */
   readonly objectExists?: (hash: ContentHash) => Promise<boolean>;
+  /** How long to wait for another process's lock before failing with "graph-locked". Default 10 s. */
+  readonly lockWaitMs?: number;
 }
 
 export class SqliteArtifactGraph implements ArtifactGraph {
   readonly path: string;
   readonly #db: Database;
   readonly #objectExists: GraphOptions["objectExists"];
+  readonly #lockWaitMs: number;
 
   private constructor(path: string, db: Database, options: GraphOptions) {
     this.path = path;
     this.#db = db;
     this.#objectExists = options.objectExists;
+    this.#lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
   }
 
   /** Opens (creating if absent) `<root>/graph.sqlite`; a file that is not a graph is refused, never overwritten. */
@@ -231,17 +235,17 @@ export class SqliteArtifactGraph implements ArtifactGraph {
 
   static #openError(path: string, error: unknown): StoreError {
     const detail = error instanceof Error ? error.message : String(error);
-    if (isBusy(error)) return SqliteArtifactGraph.#lockedError(path);
+    if (isBusy(error)) return SqliteArtifactGraph.#lockedError(path, LOCK_WAIT_MS);
     return new StoreError(
       "corrupt-graph",
       `the artifact graph ${path} cannot be read (SQLite: ${detail}). Restore it from a backup, or move it aside to start an empty graph; the content store (objects/) is not affected.`,
     );
   }
 
-  static #lockedError(path: string): StoreError {
+  static #lockedError(path: string, waitedMs: number): StoreError {
     return new StoreError(
       "graph-locked",
-      `the artifact graph ${path} stayed locked for ${LOCK_WAIT_MS / 1000} s. Close other Latent Canvas processes using this library; if none is running, a crashed one left the lock folder ${path}.lock behind: remove that folder and retry.`,
+      `the artifact graph ${path} stayed locked for ${waitedMs / 1000} s. Close other Latent Canvas processes using this library; if none is running, a crashed one left the lock folder ${path}.lock behind: remove that folder and retry.`,
     );
   }
 
@@ -286,13 +290,13 @@ export class SqliteArtifactGraph implements ArtifactGraph {
   }
 
   #retry<T>(fn: () => T): T {
-    const deadline = Date.now() + LOCK_WAIT_MS;
+    const deadline = Date.now() + this.#lockWaitMs;
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
       try {
         return fn();
       } catch (error) {
         if (isBusy(error)) {
-          if (Date.now() > deadline) throw SqliteArtifactGraph.#lockedError(this.path);
+          if (Date.now() > deadline) throw SqliteArtifactGraph.#lockedError(this.path, this.#lockWaitMs);
           sleepSync(wait);
           continue;
         }

@@ -5,7 +5,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { LocalContentStore, type VerifyOptions, type VerifyReport } from "./content-store";
 import { collectGarbage, type GcEvent, type GcReport } from "./gc";
-import { SqliteArtifactGraph } from "./graph";
+import { type GraphOptions, SqliteArtifactGraph } from "./graph";
 
 export {
   type DamagedObject,
@@ -46,9 +46,12 @@ export async function openContentStore(root: string): Promise<LocalContentStore>
 }
 
 /** Opens `<root>/graph.sqlite` (created when absent). Throws StoreError "corrupt-graph" for a damaged file. */
-export async function openArtifactGraph(root: string): Promise<SqliteArtifactGraph> {
+export async function openArtifactGraph(
+  root: string,
+  options: GraphOptions = {},
+): Promise<SqliteArtifactGraph> {
   await mkdir(root, { recursive: true });
-  return SqliteArtifactGraph.open(root);
+  return SqliteArtifactGraph.open(root, options);
 }
 
 export interface Library {
