@@ -23,7 +23,9 @@ const addonInclude = resolve(root, require("node-addon-api").include_dir);
 function run(cmd, args) {
   const result = spawnSync(cmd, args, { stdio: "inherit", cwd: root });
   if (result.error) {
-    console.error(`build-native: could not run ${cmd}: ${result.error.message}. Install cmake and g++ (npm run setup).`);
+    console.error(
+      `build-native: could not run ${cmd}: ${result.error.message}. Install cmake and g++ (npm run setup).`,
+    );
     process.exit(1);
   }
   if (result.status !== 0) {

@@ -1,0 +1,208 @@
+// Owns the typed engine API over the native addon: one Engine = one control block + one native kernel + at most
+// one live driver. Callers: the engine host (transport, mixer, renderer wiring), the CLI, tests.
+// Controls are written into the shared control block and heard in the next block, with no re-render.
+import { closeSync, openSync, writeSync } from "node:fs";
+import { ControlBlock, type EngineStats } from "./control-block";
+import { loadAddon, type NativeCanvasInfo, type NativeDriverInfo, type NativeEngineInstance } from "./native";
+
+export interface EngineOptions {
+  sampleRate: number;
+  channels: number;
+  maxHeads: number;
+  maxLanes: number;
+  maxBlockFrames: number;
+}
+
+export type DriverKind = "null" | "offline" | "rtaudio";
+
+export interface StartOptions {
+  driver: DriverKind;
+  /** Frames per callback (null, rtaudio). Default 256. */
+  bufferFrames?: number;
+  /** rtaudio: "jack", "alsa", "pulse" (default: RtAudio's choice). */
+  api?: string;
+  deviceId?: string;
+  /** Try SCHED_FIFO for the callback thread (default true; silently normal priority where not permitted). */
+  realtimePriority?: boolean;
+  /** Pages per lane the prefetch thread keeps faulted in ahead of each head (default 8). */
+  prefetchPages?: number;
+  /** Also mlock prefetched pages (root or a raised RLIMIT_MEMLOCK only). */
+  lockPages?: boolean;
+}
+
+export type DriverInfo = NativeDriverInfo;
+
+export class Engine {
+  readonly options: Readonly<EngineOptions>;
+  readonly control: ControlBlock;
+  #native: NativeEngineInstance | undefined;
+  #driver: DriverKind | undefined;
+
+  private constructor(options: EngineOptions, control: ControlBlock, native: NativeEngineInstance) {
+    this.options = Object.freeze({ ...options });
+    this.control = control;
+    this.#native = native;
+  }
+
+  static create(options: EngineOptions): Engine {
+    const addon = loadAddon();
+    const control = ControlBlock.create(options);
+    const native = new addon.NativeEngine(control.bytes, { ...options });
+    return new Engine(options, control, native);
+  }
+
+  #engine(): NativeEngineInstance {
+    if (!this.#native) throw new Error("this engine was disposed; create a new Engine");
+    return this.#native;
+  }
+
+  /** Maps a canvas file for playback (validated first). On error the previous canvas stays active. */
+  openCanvas(path: string): NativeCanvasInfo {
+    return this.#engine().openCanvas(path);
+  }
+  closeCanvas(): void {
+    this.#engine().closeCanvas();
+  }
+
+  setMasterGain(gain: number): void {
+    this.control.setMasterGain(gain);
+  }
+  setLaneGain(lane: number, gain: number): void {
+    this.control.setLaneGain(lane, gain);
+  }
+  setLanePan(lane: number, pan: number): void {
+    this.control.setLanePan(lane, pan);
+  }
+  setLaneMute(lane: number, mute: boolean): void {
+    this.control.setLaneMute(lane, mute);
+  }
+  setLaneSolo(lane: number, solo: boolean): void {
+    this.control.setLaneSolo(lane, solo);
+  }
+  play(head: number): void {
+    this.control.setHeadPlaying(head, true);
+  }
+  pause(head: number): void {
+    this.control.setHeadPlaying(head, false);
+  }
+  seek(head: number, frames: number): number {
+    return this.control.seekHead(head, frames);
+  }
+  setLoop(head: number, loop: { startFrames: number; endFrames: number; enabled: boolean }): void {
+    this.control.setHeadLoop(head, loop);
+  }
+  setHeadGain(head: number, gain: number): void {
+    this.control.setHeadGain(head, gain);
+  }
+  setHeadMute(head: number, mute: boolean): void {
+    this.control.setHeadMute(head, mute);
+  }
+  setHeadSolo(head: number, solo: boolean): void {
+    this.control.setHeadSolo(head, solo);
+  }
+  setHeadGeneration(head: number, generation: number): void {
+    this.control.setHeadGeneration(head, generation);
+  }
+  setHeadStreams(head: number, keys: ReadonlyArray<bigint>, firstLane = 0): void {
+    this.control.setHeadStreams(head, keys, firstLane);
+  }
+
+  /** Starts a driver. "offline" starts nothing: render with renderOffline(). */
+  start(options: StartOptions): DriverInfo {
+    if (this.#driver) throw new Error(`the ${this.#driver} driver is already started; stop() it first`);
+    if (options.driver === "offline") {
+      this.#driver = "offline";
+      return { name: "offline", running: false, sampleRate: this.options.sampleRate };
+    }
+    const info = this.#engine().startDriver({ ...options, driver: options.driver });
+    this.#driver = options.driver;
+    return info;
+  }
+
+  stop(): void {
+    this.#native?.stopDriver();
+    this.#driver = undefined;
+  }
+
+  driverInfo(): DriverInfo {
+    if (this.#driver === "offline") return { name: "offline", running: false };
+    return this.#engine().driverInfo();
+  }
+
+  /** The offline driver: renders frames as fast as possible through the same kernel, in blocks of blockFrames. */
+  renderOffline(frames: number, options: { blockFrames?: number } = {}): Float32Array {
+    if (!Number.isInteger(frames) || frames < 0)
+      throw new RangeError("frames must be a non-negative integer");
+    if (this.#driver && this.#driver !== "offline") {
+      throw new Error(`cannot render offline while the ${this.#driver} driver runs; stop() it first`);
+    }
+    return this.#engine().renderOffline(frames, options.blockFrames ?? this.options.maxBlockFrames);
+  }
+
+  /** Bounces frames to a 32-bit float WAV file. */
+  renderOfflineToWav(path: string, frames: number, options: { blockFrames?: number } = {}): void {
+    writeWavFloat32(
+      path,
+      this.renderOffline(frames, options),
+      this.options.channels,
+      this.options.sampleRate,
+    );
+  }
+
+  /** Captures what the callback produces (preallocated SPSC ring drained by a non-real-time thread). */
+  startCapture(maxFrames: number): void {
+    this.#engine().startCapture(maxFrames);
+  }
+  stopCapture(): Float32Array {
+    return this.#engine().stopCapture();
+  }
+
+  /** Faults in pages ahead of every playing head now (the live drivers also run a prefetch thread). */
+  prefetch(aheadPages = 8): void {
+    this.#engine().prefetch(aheadPages);
+  }
+
+  stats(): EngineStats {
+    return this.control.stats();
+  }
+
+  headPositionFrames(head: number): number {
+    return this.control.headPositionFrames(head);
+  }
+
+  dispose(): void {
+    this.#native?.dispose();
+    this.#native = undefined;
+    this.#driver = undefined;
+  }
+}
+
+export function writeWavFloat32(
+  path: string,
+  samples: Float32Array,
+  channels: number,
+  sampleRate: number,
+): void {
+  const dataBytes = samples.length * 4;
+  const header = Buffer.alloc(44);
+  header.write("RIFF", 0, "ascii");
+  header.writeUInt32LE(36 + dataBytes, 4);
+  header.write("WAVE", 8, "ascii");
+  header.write("fmt ", 12, "ascii");
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(3, 20);
+  header.writeUInt16LE(channels, 22);
+  header.writeUInt32LE(sampleRate, 24);
+  header.writeUInt32LE(sampleRate * channels * 4, 28);
+  header.writeUInt16LE(channels * 4, 32);
+  header.writeUInt16LE(32, 34);
+  header.write("data", 36, "ascii");
+  header.writeUInt32LE(dataBytes, 40);
+  const fd = openSync(path, "w");
+  try {
+    writeSync(fd, header);
+    writeSync(fd, new Uint8Array(samples.buffer, samples.byteOffset, dataBytes));
+  } finally {
+    closeSync(fd);
+  }
+}

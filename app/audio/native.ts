@@ -1,0 +1,111 @@
+// Owns loading the native audio addon (lcanvas_audio.node) and its typed surface. Callers: app/audio/* only.
+// LC_AUDIO_ADDON=/path/to/lcanvas_audio.node selects another build (guard or sanitizer builds).
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface NativeCanvasInfo {
+  sampleRate: number;
+  channels: number;
+  framesPerPage: number;
+  pageCapacity: number;
+}
+
+export interface NativeDriverInfo {
+  name: string;
+  running: boolean;
+  sampleRate?: number;
+  bufferFrames?: number;
+  latencyFrames?: number;
+  realtimePriority?: boolean;
+}
+
+export interface NativeStartOptions {
+  driver: "null" | "rtaudio";
+  sampleRate?: number;
+  bufferFrames?: number;
+  api?: string;
+  deviceId?: string;
+  realtimePriority?: boolean;
+  prefetchPages?: number;
+  lockPages?: boolean;
+}
+
+export interface NativeEngineInstance {
+  openCanvas(path: string): NativeCanvasInfo;
+  closeCanvas(): void;
+  startDriver(options: NativeStartOptions): NativeDriverInfo;
+  stopDriver(): void;
+  driverInfo(): NativeDriverInfo;
+  renderOffline(frames: number, blockFrames?: number): Float32Array;
+  startCapture(maxFrames: number): void;
+  stopCapture(): Float32Array;
+  prefetch(aheadPages?: number): void;
+  dispose(): void;
+}
+
+export interface NativeCanvasWriterInstance {
+  writePage(streamKey: bigint, pageIndex: number, generation: number, samples: Float32Array): void;
+  invalidatePage(streamKey: bigint, pageIndex: number): boolean;
+  pagesUsed(): number;
+  close(): void;
+}
+
+export interface NativeDeviceInfo {
+  api: string;
+  id: string;
+  name: string;
+  outputChannels: number;
+  inputChannels: number;
+  sampleRates: number[];
+  preferredSampleRate: number;
+  isDefaultOutput: boolean;
+  isDefaultInput: boolean;
+}
+
+export interface NativeAddon {
+  NativeEngine: new (
+    control: Uint8Array,
+    config: {
+      sampleRate: number;
+      channels: number;
+      maxHeads: number;
+      maxLanes: number;
+      maxBlockFrames: number;
+    },
+  ) => NativeEngineInstance;
+  CanvasWriter: new (path: string) => NativeCanvasWriterInstance;
+  controlLayout(maxHeads: number, maxLanes: number): Record<string, number>;
+  compiledApis(): string[];
+  listDevices(api?: string): NativeDeviceInfo[];
+  hasRtAudio: boolean;
+  rtGuardBuild: boolean;
+}
+
+export const ADDON_PATH = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  "../../native/build/Release/lcanvas_audio.node",
+);
+
+export class AddonNotBuiltError extends Error {
+  constructor(path: string) {
+    super(`native addon not built: run npm run setup (or npm run build:native); looked for ${path}`);
+    this.name = "AddonNotBuiltError";
+  }
+}
+
+let cached: NativeAddon | undefined;
+
+export function addonPath(): string {
+  return process.env["LC_AUDIO_ADDON"] ?? ADDON_PATH;
+}
+
+export function loadAddon(): NativeAddon {
+  if (cached) return cached;
+  const path = addonPath();
+  if (!existsSync(path)) throw new AddonNotBuiltError(path);
+  const require = createRequire(import.meta.url);
+  cached = require(path) as NativeAddon;
+  return cached;
+}
