@@ -101,11 +101,14 @@ export function addonPath(): string {
   return process.env["LC_AUDIO_ADDON"] ?? ADDON_PATH;
 }
 
-export function loadAddon(): NativeAddon {
-  if (cached) return cached;
-  const path = addonPath();
+/** Loads the addon at path (uncached); throws AddonNotBuiltError when the file is absent. */
+export function loadAddonFrom(path: string): NativeAddon {
   if (!existsSync(path)) throw new AddonNotBuiltError(path);
   const require = createRequire(import.meta.url);
-  cached = require(path) as NativeAddon;
+  return require(path) as NativeAddon;
+}
+
+export function loadAddon(): NativeAddon {
+  cached ??= loadAddonFrom(addonPath());
   return cached;
 }

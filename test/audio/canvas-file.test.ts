@@ -1,0 +1,151 @@
+// The canvas file: sparse on disk, validated before use; a corrupt or truncated file is rejected with a clear
+// error while the engine keeps running on the null driver.
+import { closeSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CanvasReader, CanvasWriter, createCanvasFile, readCanvasLayout } from "../../app/audio/canvas-file";
+import { Engine } from "../../app/audio/engine";
+import { pageContent, requireAddon, tempDir, writeTestCanvas } from "./helpers";
+
+const tmp = tempDir();
+beforeAll(() => requireAddon());
+afterAll(() => tmp.cleanup());
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function corruptCopy(name: string, mutate: (bytes: Buffer) => Buffer): string {
+  const good = join(tmp.dir, "good.lcc");
+  const path = join(tmp.dir, name);
+  writeFileSync(path, mutate(readFileSync(good)));
+  return path;
+}
+
+describe("canvas file", () => {
+  beforeAll(() => {
+    writeTestCanvas({
+      path: join(tmp.dir, "good.lcc"),
+      sampleRate: 48000,
+      channels: 2,
+      framesPerPage: 1024,
+      pageCapacity: 64,
+      streams: [{ key: 7n, pages: 8 }],
+    });
+  });
+
+  it("is sparse: disk use follows the pages written, not the capacity", () => {
+    const path = join(tmp.dir, "sparse.lcc");
+    const layout = createCanvasFile(path, {
+      sampleRate: 48000,
+      channels: 2,
+      framesPerPage: 4096,
+      pageCapacity: 8192,
+    });
+    expect(statSync(path).size).toBe(layout.fileBytes);
+    expect(layout.fileBytes).toBeGreaterThan(256 * 1024 * 1024);
+    const writer = new CanvasWriter(path);
+    for (let p = 0; p < 3; p++) writer.writePage(9n, p, 1, pageContent(9n, p, 4096, 2));
+    expect(writer.pagesUsed()).toBe(3);
+    writer.close();
+    const diskBytes = statSync(path).blocks * 512;
+    expect(diskBytes).toBeLessThan(2 * 1024 * 1024);
+    expect(diskBytes).toBeGreaterThanOrEqual(3 * 4096 * 2 * 4);
+    const reader = new CanvasReader(path);
+    expect(
+      reader
+        .pages()
+        .map((p) => p.pageIndex)
+        .sort(),
+    ).toEqual([0, 1, 2]);
+    expect(reader.pageFrames(9n, 1)).toEqual(pageContent(9n, 1, 4096, 2));
+  });
+
+  it("rewrites a page in place with a new generation and can invalidate it", () => {
+    const path = join(tmp.dir, "rewrite.lcc");
+    createCanvasFile(path, { sampleRate: 48000, channels: 1, framesPerPage: 16, pageCapacity: 4 });
+    const writer = new CanvasWriter(path);
+    writer.writePage(1n, 0, 1, new Float32Array(16).fill(0.5));
+    writer.writePage(1n, 0, 2, new Float32Array(8).fill(0.25));
+    expect(writer.pagesUsed()).toBe(1);
+    let record = new CanvasReader(path).page(1n, 0);
+    expect(record).toMatchObject({ generation: 2, seq: 4, valid: true });
+    const frames = new CanvasReader(path).pageFrames(1n, 0)!;
+    expect([...frames.subarray(6, 10)]).toEqual([0.25, 0.25, 0, 0]);
+    expect(writer.invalidatePage(1n, 0)).toBe(true);
+    record = new CanvasReader(path).page(1n, 0);
+    expect(record).toMatchObject({ valid: false });
+    expect(new CanvasReader(path).pageFrames(1n, 0)).toBeUndefined();
+    expect(() => writer.writePage(0n, 0, 1, new Float32Array(16))).toThrow(/stream key 0 is reserved/);
+    expect(() => writer.writePage(1n, 1, 1, new Float32Array(17))).toThrow(/larger than a page/);
+    for (let p = 1; p < 4; p++) writer.writePage(1n, p, 1, new Float32Array(16));
+    expect(() => writer.writePage(2n, 0, 1, new Float32Array(16))).toThrow(/is full/);
+    writer.close();
+  });
+
+  const cases: Array<[string, () => string, RegExp]> = [
+    ["bad magic", () => corruptCopy("magic.lcc", (b) => (b.write("XXCANVAS", 0, "ascii"), b)), /bad magic/],
+    [
+      "bad version",
+      () => corruptCopy("version.lcc", (b) => (b.writeUInt32LE(99, 8), b)),
+      /unsupported version 99/,
+    ],
+    [
+      "bad checksum",
+      () => corruptCopy("sum.lcc", (b) => (b.writeUInt32LE(44100, 16), b)),
+      /checksum mismatch/,
+    ],
+    ["truncated", () => corruptCopy("short.lcc", (b) => b.subarray(0, b.length - 4096)), /truncated/],
+    ["header only", () => corruptCopy("tiny.lcc", (b) => b.subarray(0, 40)), /truncated/],
+    ["missing", () => join(tmp.dir, "nope.lcc"), /does not exist/],
+  ];
+
+  for (const [name, make, message] of cases) {
+    it(`rejects a ${name} file in TS and in the addon while the engine keeps playing`, async () => {
+      const bad = make();
+      expect(() => readCanvasLayout(bad)).toThrow(message);
+      const engine = Engine.create({
+        sampleRate: 48000,
+        channels: 2,
+        maxHeads: 1,
+        maxLanes: 1,
+        maxBlockFrames: 512,
+      });
+      try {
+        engine.openCanvas(join(tmp.dir, "good.lcc"));
+        engine.setHeadStreams(0, [7n]);
+        engine.setLoop(0, { startFrames: 0, endFrames: 8 * 1024, enabled: true });
+        engine.play(0);
+        engine.startCapture(48000);
+        engine.start({ driver: "null", bufferFrames: 256 });
+        await sleep(60);
+        expect(() => engine.openCanvas(bad)).toThrow(message);
+        expect(() => engine.openCanvas(bad)).toThrow(/delete it and let the renderer rebuild it/);
+        const before = engine.stats().callbacks;
+        await sleep(120);
+        expect(engine.stats().callbacks).toBeGreaterThan(before + 5);
+        engine.setLaneGain(0, 0.5);
+        engine.stop();
+        const captured = engine.stopCapture();
+        const tail = captured.subarray(captured.length - 512);
+        expect(tail.some((v) => v !== 0)).toBe(true);
+        expect(engine.stats().pageMisses).toBe(0);
+        engine.closeCanvas();
+        const silent = engine.renderOffline(256);
+        expect(silent.every((v) => v === 0)).toBe(true);
+        expect(engine.stats().pageMisses).toBe(1);
+      } finally {
+        engine.dispose();
+      }
+    });
+  }
+
+  it("a file corrupted after creation cannot be reopened for writing either", () => {
+    const path = join(tmp.dir, "later.lcc");
+    createCanvasFile(path, { sampleRate: 44100, channels: 2, framesPerPage: 256, pageCapacity: 16 });
+    const fd = openSync(path, "r+");
+    writeSync(fd, Buffer.from([0xff]), 0, 1, 30);
+    closeSync(fd);
+    expect(() => new CanvasWriter(path)).toThrow(/checksum mismatch/);
+    truncateSync(path, 100);
+    expect(() => new CanvasWriter(path)).toThrow(/checksum mismatch|truncated/);
+  });
+});
