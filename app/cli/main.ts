@@ -5,6 +5,7 @@ import { type CliIo, type Command, UserError } from "./command";
 const GROUPS: Array<() => Promise<{ commands: Command[] }>> = [
   () => import("./commands/store"),
   () => import("./commands/layout"),
+  () => import("./commands/project"),
 ];
 
 async function loadCommands(): Promise<Command[]> {

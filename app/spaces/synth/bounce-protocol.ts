@@ -1,0 +1,21 @@
+// Messages between the bounce (bounce.ts) and its worker threads (bounce-worker.ts). Owned by app/spaces/synth.
+import type { MidiSequence } from "../midi/sequence";
+
+export interface BounceJob {
+  readonly sequence: MidiSequence;
+  readonly soundfontPath: string;
+  readonly sampleRate: number;
+  readonly effects: boolean;
+  readonly channels: readonly number[];
+  readonly totalFrames: number;
+  readonly pageFrames: number;
+}
+
+export type WorkerMessage =
+  | {
+      readonly type: "page";
+      readonly pageIndex: number;
+      readonly stems: ReadonlyArray<{ channel: number; left: Float32Array; right: Float32Array }>;
+    }
+  | { readonly type: "done"; readonly renderMs: number; readonly loadMs: number }
+  | { readonly type: "error"; readonly message: string };

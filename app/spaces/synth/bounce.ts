@@ -1,0 +1,152 @@
+// Offline bounce of a whole MidiSequence to interleaved stereo, using every core: channels are split into groups,
+// each worker thread renders its channels page by page, and pages are summed here in ascending channel order, so
+// the result is bit-identical to the one-thread render (renderSequence) whatever the number of workers.
+// Owned by app/spaces/synth; called by the CLI, the benchmark and the engine host's export.
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { MidiSequence } from "../midi/sequence";
+import type { BounceJob, WorkerMessage } from "./bounce-protocol";
+import { type ChannelStem, channelStems, lastEventFrame } from "./events";
+import { createMidiRenderer, mixStems, type StemFrames } from "./renderer";
+import { loadSoundFont } from "./soundbank";
+
+export interface BounceOptions {
+  readonly sequence: MidiSequence;
+  readonly soundfontPath: string;
+  readonly sampleRate: number;
+  readonly effects?: boolean;
+  /** Release time rendered after the last event. Default 2 s. */
+  readonly tailSeconds?: number;
+  /** Worker threads; default: the available cores. 1 renders in this thread. */
+  readonly workers?: number;
+  /** Frames per page handed from a worker to the mix. Default 65536. */
+  readonly pageFrames?: number;
+}
+
+export interface BounceResult {
+  /** Interleaved stereo (L, R, ...), `frames` frames. */
+  readonly interleaved: Float32Array;
+  readonly frames: number;
+  readonly sampleRate: number;
+  /** The channel groups, one per worker thread (one group when rendered in this thread). */
+  readonly groups: readonly (readonly number[])[];
+}
+
+function totalFramesOf(stems: readonly ChannelStem[], options: BounceOptions): number {
+  const tailSeconds = options.tailSeconds ?? 2;
+  if (!(Number.isFinite(tailSeconds) && tailSeconds >= 0)) {
+    throw new RangeError(`tailSeconds is ${tailSeconds}; use a number of seconds >= 0`);
+  }
+  return lastEventFrame(stems) + Math.round(tailSeconds * options.sampleRate);
+}
+
+/** Splits channels into at most `groups` groups of similar cost (longest first onto the lightest group). */
+export function planChannelGroups(stems: readonly ChannelStem[], groups: number): number[][] {
+  const cost = (stem: ChannelStem): number => stem.noteSeconds + 0.25 * stem.noteCount + 0.01;
+  const ordered = [...stems].sort((x, y) => cost(y) - cost(x) || x.channel - y.channel);
+  const plan = Array.from({ length: Math.max(1, Math.min(groups, stems.length)) }, () => ({
+    load: 0,
+    channels: [] as number[],
+  }));
+  for (const stem of ordered) {
+    let lightest = plan[0]!;
+    for (const group of plan) if (group.load < lightest.load) lightest = group;
+    lightest.load += cost(stem);
+    lightest.channels.push(stem.channel);
+  }
+  return plan.map((group) => group.channels.sort((x, y) => x - y)).filter((channels) => channels.length > 0);
+}
+
+/** The reference: everything in this thread. */
+export async function bounceMidiSerial(options: BounceOptions): Promise<BounceResult> {
+  const soundfont = await loadSoundFont(options.soundfontPath);
+  const renderer = createMidiRenderer({
+    sequence: options.sequence,
+    soundfont,
+    sampleRate: options.sampleRate,
+    effects: options.effects ?? false,
+  });
+  const frames = totalFramesOf(channelStems(options.sequence, options.sampleRate), options);
+  const interleaved = renderer.render(frames);
+  return { interleaved, frames, sampleRate: options.sampleRate, groups: [[...renderer.channels]] };
+}
+
+/** Compiled builds start bounce-worker.js directly; from source, a JS entry loads the TypeScript through tsx. */
+function workerUrl(): URL {
+  const compiled = new URL("./bounce-worker.js", import.meta.url);
+  return existsSync(fileURLToPath(compiled)) ? compiled : new URL("./bounce-worker.mjs", import.meta.url);
+}
+
+export async function bounceMidi(options: BounceOptions): Promise<BounceResult> {
+  const stems = channelStems(options.sequence, options.sampleRate);
+  const frames = totalFramesOf(stems, options);
+  const workers = options.workers ?? availableParallelism();
+  if (!(Number.isInteger(workers) && workers >= 1))
+    throw new RangeError(`workers is ${workers}; use 1 or more`);
+  const groups = planChannelGroups(stems, workers);
+  if (groups.length <= 1) return bounceMidiSerial(options);
+  const pageFrames = options.pageFrames ?? 65_536;
+  const pageCount = Math.ceil(frames / pageFrames);
+  const interleaved = new Float32Array(frames * 2);
+  const pending = new Map<number, StemFrames[]>();
+  let mixedPages = 0;
+  const url = workerUrl();
+  const threads: Worker[] = [];
+
+  const mixPage = (pageIndex: number, pageStems: StemFrames[]): void => {
+    const pageLength = Math.min(pageFrames, frames - pageIndex * pageFrames);
+    interleaved.set(mixStems(pageStems, pageLength), pageIndex * pageFrames * 2);
+    mixedPages += 1;
+  };
+
+  try {
+    await Promise.all(
+      groups.map(
+        (channels) =>
+          new Promise<void>((resolve, reject) => {
+            const job: BounceJob = {
+              sequence: options.sequence,
+              soundfontPath: options.soundfontPath,
+              sampleRate: options.sampleRate,
+              effects: options.effects ?? false,
+              channels,
+              totalFrames: frames,
+              pageFrames,
+            };
+            const worker = new Worker(url, { workerData: job });
+            threads.push(worker);
+            let finished = false;
+            worker.on("message", (message: WorkerMessage) => {
+              if (message.type === "page") {
+                const collected = pending.get(message.pageIndex) ?? [];
+                collected.push(...message.stems);
+                if (collected.length === stems.length) {
+                  pending.delete(message.pageIndex);
+                  mixPage(message.pageIndex, collected);
+                } else {
+                  pending.set(message.pageIndex, collected);
+                }
+              } else if (message.type === "done") {
+                finished = true;
+                resolve();
+              } else {
+                finished = true;
+                reject(new Error(message.message));
+              }
+            });
+            worker.on("error", reject);
+            worker.on("exit", (code) => {
+              if (!finished) reject(new Error(`a bounce worker stopped early (exit code ${code})`));
+            });
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(threads.map((thread) => thread.terminate()));
+  }
+  if (mixedPages !== pageCount)
+    throw new Error(`bounce incomplete: ${mixedPages} of ${pageCount} pages mixed`);
+  return { interleaved, frames, sampleRate: options.sampleRate, groups };
+}

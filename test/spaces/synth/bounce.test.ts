@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { bounceMidi, bounceMidiSerial, planChannelGroups } from "../../../app/spaces/synth/bounce";
+import { channelStems, lastEventFrame } from "../../../app/spaces/synth/events";
+import { benchmarkSong } from "../../../bench/synth/song";
+import { countDifferences, peak, TIMGM6MB } from "./fixtures";
+
+const RATE = 48_000;
+
+describe("bounceMidi", () => {
+  it("splits channels into balanced groups, each channel once", () => {
+    const stems = channelStems(benchmarkSong(8), RATE);
+    const groups = planChannelGroups(stems, 2);
+    expect(groups).toHaveLength(2);
+    expect(groups.flat().sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 9]);
+    expect(planChannelGroups(stems, 16)).toHaveLength(5);
+    expect(planChannelGroups(stems.slice(0, 1), 4)).toEqual([[1]]);
+  });
+
+  it("renders on two worker threads the same bits as one thread", async () => {
+    const options = {
+      sequence: benchmarkSong(6),
+      soundfontPath: TIMGM6MB,
+      sampleRate: RATE,
+      pageFrames: 20_000,
+    };
+    const serial = await bounceMidiSerial(options);
+    const parallel = await bounceMidi({ ...options, workers: 2 });
+    expect(parallel.groups).toHaveLength(2);
+    expect(parallel.frames).toBe(serial.frames);
+    expect(serial.frames).toBe(lastEventFrame(channelStems(options.sequence, RATE)) + 2 * RATE);
+    expect(serial.frames).toBeGreaterThan(13.9 * RATE);
+    expect(peak(serial.interleaved)).toBeGreaterThan(0.1);
+    expect(countDifferences(parallel.interleaved, serial.interleaved)).toBe(0);
+    const three = await bounceMidi({ ...options, workers: 3, pageFrames: 65_536 });
+    expect(three.groups).toHaveLength(3);
+    expect(countDifferences(three.interleaved, serial.interleaved)).toBe(0);
+  });
+
+  it("reports a worker's failure as an error naming the problem", async () => {
+    await expect(
+      bounceMidi({
+        sequence: benchmarkSong(2),
+        soundfontPath: "/nonexistent/font.sf2",
+        sampleRate: RATE,
+        workers: 2,
+      }),
+    ).rejects.toThrow(/font\.sf2 does not exist/);
+  });
+});
