@@ -18,6 +18,7 @@ export class ReferenceMixer {
   readonly #positions: number[];
   readonly #lastSeek: number[];
 
+  /** Starts where a freshly created engine starts: heads at frame 0, no seek pending before this moment. */
   constructor(canvas: CanvasReader | undefined, control: ControlBlock, channels: number) {
     this.#canvas = canvas;
     this.#control = control;

@@ -43,6 +43,7 @@ class NullDriver final : public Driver {
   void start() override {
     if (thread_.joinable()) return;
     stop_.store(false);
+    running_.store(true);
     thread_ = std::thread([this] { run(); });
   }
   void stop() override {
@@ -65,7 +66,6 @@ class NullDriver final : public Driver {
       param.sched_priority = 70;
       rt_.store(pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0);
     }
-    running_.store(true);
     const uint64_t sr = config_.sampleRate;
     const uint64_t frames = config_.bufferFrames;
     const uint64_t periodNs = frames * 1000000000ull / sr;
