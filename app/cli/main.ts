@@ -6,6 +6,7 @@ const GROUPS: Array<() => Promise<{ commands: Command[] }>> = [
   () => import("./commands/store"),
   () => import("./commands/layout"),
   () => import("./commands/project"),
+  () => import("./commands/devices"),
 ];
 
 async function loadCommands(): Promise<Command[]> {

@@ -96,5 +96,64 @@ describe("rtaudio driver on JACK", () => {
       onFallback: false,
       lastError: "",
     });
+    engine.stopDriver();
+    engine.dispose();
+    engine = undefined;
+  });
+
+  it("applies a gain change mid-stream at a block boundary, bit-exact before and after", async () => {
+    const addon = loadAddon();
+    const control = canvas.control;
+    control.setHeadPlaying(0, false);
+    setMixerControls(canvas);
+    engine = new addon.NativeEngine(control.bytes, {
+      sampleRate: SAMPLE_RATE,
+      channels: 2,
+      maxHeads: control.layout.maxHeads,
+      maxLanes: control.layout.maxLanes,
+      maxBlockFrames: 4096,
+    });
+    engine.openCanvas(canvas.path);
+    engine.startDriver({ driver: "rtaudio", api: "jack", bufferFrames: PERIOD });
+    // The engine resumes heads where the control block says they are: seek back to frame 0 first.
+    const seek = control.seekHead(0, 0);
+    await waitFor(
+      () => control.headSeekApplied(0) === seek && control.headPositionFrames(0) === 0,
+      2_000,
+      () => "the seek to frame 0 was not applied by the callback",
+    );
+    const ports = (await jackPorts(server)).filter((p) => p.startsWith("latent-canvas"));
+    const captureFrames = 2 * SAMPLE_RATE;
+    const capture = await startCapture(server, {
+      clientName: "lc-capture-2",
+      outPath: join(canvas.dir, "captured-2.f32"),
+      frames: captureFrames,
+      sourcePorts: ports,
+    });
+    await capture.connected;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    control.setHeadPlaying(0, true);
+    // The reference with the controls before the change, rendered while the stream plays.
+    const before = new ReferenceMixer(canvas.reader(), control, 2).render(captureFrames, PERIOD).output;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    control.setLaneGain(1, 0.125);
+    control.setMasterGain(1.25);
+    const captured = await capture.done;
+    const after = new ReferenceMixer(canvas.reader(), control, 2).render(captureFrames, PERIOD).output;
+
+    let first = 0;
+    while (first < captureFrames && captured[2 * first] === 0 && captured[2 * first + 1] === 0) first++;
+    const played = captured.subarray(first * 2);
+    const frames = played.length / 2;
+    const untilChange = countMismatches(played, before.subarray(0, played.length)).firstIndex;
+    expect(untilChange).toBeGreaterThan(0);
+    const changeFrame = Math.floor(untilChange / 2);
+    expect(changeFrame % PERIOD).toBe(0); // the change took effect at the start of a block
+    expect(changeFrame).toBeLessThan(frames);
+    const rest = countMismatches(
+      played.subarray(changeFrame * 2),
+      after.subarray(changeFrame * 2, played.length),
+    );
+    expect(rest).toEqual({ compared: (frames - changeFrame) * 2, mismatched: 0, firstIndex: -1 });
   });
 });
