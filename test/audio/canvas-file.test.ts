@@ -13,6 +13,11 @@ afterAll(() => tmp.cleanup());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+function patched(bytes: Buffer, edit: (b: Buffer) => unknown): Buffer {
+  edit(bytes);
+  return bytes;
+}
+
 function corruptCopy(name: string, mutate: (bytes: Buffer) => Buffer): string {
   const good = join(tmp.dir, "good.lcc");
   const path = join(tmp.dir, name);
@@ -82,15 +87,19 @@ describe("canvas file", () => {
   });
 
   const cases: Array<[string, () => string, RegExp]> = [
-    ["bad magic", () => corruptCopy("magic.lcc", (b) => (b.write("XXCANVAS", 0, "ascii"), b)), /bad magic/],
+    [
+      "bad magic",
+      () => corruptCopy("magic.lcc", (b) => patched(b, (x) => x.write("XXCANVAS", 0, "ascii"))),
+      /bad magic/,
+    ],
     [
       "bad version",
-      () => corruptCopy("version.lcc", (b) => (b.writeUInt32LE(99, 8), b)),
+      () => corruptCopy("version.lcc", (b) => patched(b, (x) => x.writeUInt32LE(99, 8))),
       /unsupported version 99/,
     ],
     [
       "bad checksum",
-      () => corruptCopy("sum.lcc", (b) => (b.writeUInt32LE(44100, 16), b)),
+      () => corruptCopy("sum.lcc", (b) => patched(b, (x) => x.writeUInt32LE(44100, 16))),
       /checksum mismatch/,
     ],
     ["truncated", () => corruptCopy("short.lcc", (b) => b.subarray(0, b.length - 4096)), /truncated/],
