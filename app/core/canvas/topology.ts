@@ -41,7 +41,7 @@ export function connection(
   return Object.freeze({ ...CONNECTION_DEFAULTS, ...fields, src, dst });
 }
 
-/** One rectangle of the mask: every query attends every key with `weight` (float32). */
+/** One rectangle of the mask: every query attends every key with `weight` (float32). Keys are ascending. */
 export interface MaskBlock {
   readonly queries: Int32Array;
   readonly keys: Int32Array;
@@ -55,6 +55,19 @@ export interface RealTimeCache {
 }
 
 type Resolved = Array<readonly [Int32Array, number]>;
+
+function containsSorted(values: Int32Array, x: number): boolean {
+  let lo = 0;
+  let hi = values.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = values[mid]!;
+    if (v === x) return true;
+    if (v < x) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
 
 function nearestPast(cache: RealTimeCache, target: number): number | null {
   let best: number | null = null;
@@ -175,7 +188,7 @@ export class AttentionMask {
     let best = 0;
     for (let i = this.#rowStart[q]!; i < this.#rowStart[q + 1]!; i++) {
       const block = this.blocks[this.#rowBlocks[i]!]!;
-      if (block.weight > best && block.keys.includes(k)) best = block.weight;
+      if (block.weight > best && containsSorted(block.keys, k)) best = block.weight;
     }
     return best;
   }

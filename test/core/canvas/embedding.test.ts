@@ -77,7 +77,9 @@ describe("N-D sinusoidal positional encoding", () => {
     const p = 3 * 6 + 2 * 2 + 1; // (t=3, h=2, w=1)
     const want = [...expected1d(3, 4), ...expected1d(2, 4), ...expected1d(1, 4)];
     const got = [...pe.subarray(p * 12, p * 12 + 12)];
-    got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 6));
+    got.forEach((v, i) => {
+      expect(v).toBeCloseTo(want[i]!, 6);
+    });
     expect(got[0]).toBe(Math.fround(Math.sin(3)));
     expect(got[1]).toBe(Math.fround(Math.cos(3)));
   });
@@ -86,12 +88,16 @@ describe("N-D sinusoidal positional encoding", () => {
     const pe = positionalEncoding([2, 5, 5], 10); // widths 3, 3, 4
     const p = 1 * 25 + 4 * 5 + 3;
     const want = [...expected1d(1, 3), ...expected1d(4, 3), ...expected1d(3, 4)];
-    [...pe.subarray(p * 10, p * 10 + 10)].forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 6));
+    [...pe.subarray(p * 10, p * 10 + 10)].forEach((v, i) => {
+      expect(v).toBeCloseTo(want[i]!, 6);
+    });
     expect(want[2]).toBeCloseTo(Math.sin(1 * Math.exp((2 * -Math.log(10000)) / 3)), 12);
     const pe4 = positionalEncoding([2, 4, 4, 4], 8);
     const q = 1 * 64 + 3 * 16 + 2 * 4 + 1;
     const want4 = [...expected1d(1, 2), ...expected1d(3, 2), ...expected1d(2, 2), ...expected1d(1, 2)];
-    [...pe4.subarray(q * 8, q * 8 + 8)].forEach((v, i) => expect(v).toBeCloseTo(want4[i]!, 6));
+    [...pe4.subarray(q * 8, q * 8 + 8)].forEach((v, i) => {
+      expect(v).toBeCloseTo(want4[i]!, 6);
+    });
   });
 });
 
