@@ -70,7 +70,8 @@ const newCommand: Command = {
       tempoMap = constantTempoMap(bpm, numerator, denominator);
     } catch (error) {
       if (error instanceof TempoMapError) {
-        const option = error.path.startsWith("tempos") ? "--bpm" : "--meter";
+        const field = error.path.split(".").at(-1);
+        const option = error.path.startsWith("tempos") ? "--bpm" : `--meter ${field}`;
         throw usageError(newCommand, `${option}: ${error.message.slice(error.path.length + 2)}`);
       }
       throw error;
