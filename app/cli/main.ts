@@ -7,6 +7,7 @@ const GROUPS: Array<() => Promise<{ commands: Command[] }>> = [
   () => import("./commands/layout"),
   () => import("./commands/project"),
   () => import("./commands/devices"),
+  () => import("./commands/engine"),
 ];
 
 async function loadCommands(): Promise<Command[]> {
