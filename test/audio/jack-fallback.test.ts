@@ -19,6 +19,9 @@ interface DriverState {
   name: string;
 }
 
+/** The addon's rtaudio extras (native/src/addon.cpp): reopenDriver() and the fallback fields of driverInfo(). */
+type RtAudioEngine = NativeEngineInstance & { reopenDriver(): DriverState };
+
 /** Samples the head position every 10 ms while `during` runs; returns the samples. */
 async function trackPositions(control: ControlBlock, during: () => Promise<void>): Promise<number[]> {
   const seen: number[] = [];
@@ -84,7 +87,7 @@ describe("rtaudio driver fallback", () => {
     });
     engine.openCanvas(canvas.path);
     engine.startDriver({ driver: "rtaudio", api: "jack", bufferFrames: PERIOD });
-    const live = engine;
+    const live = engine as RtAudioEngine;
     const info = () => live.driverInfo() as DriverState;
     await advancesBy(control, SAMPLE_RATE / 4, 3_000);
     expect(info()).toMatchObject({ name: "rtaudio", onFallback: false, fallbacks: 0, lastError: "" });
