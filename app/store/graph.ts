@@ -25,6 +25,7 @@ import type {
 const sqlite = createRequire(import.meta.url)("node-sqlite3-wasm") as typeof import("node-sqlite3-wasm");
 const { Database, SQLite3Error } = sqlite;
 type Database = SqliteDatabase;
+type Statement = ReturnType<SqliteDatabase["prepare"]>;
 
 export const GRAPH_FILE = "graph.sqlite";
 const FORMAT_NAME = "latent-canvas-artifact-graph";
@@ -124,6 +125,10 @@ function toolOf(row: Row): ToolRecord | null {
   };
 }
 
+function edgeOf(row: Row): LineageEdge {
+  return { childId: text(row, "child_id"), parentId: text(row, "parent_id"), tool: toolOf(row) };
+}
+
 function artifactOf(row: Row): Artifact {
   const tags: unknown = JSON.parse(textOrNull(row, "tags_json") ?? "[]");
   const variationIndex = row.variation_index;
@@ -205,6 +210,7 @@ export class SqliteArtifactGraph implements ArtifactGraph {
   readonly #db: Database;
   readonly #objectExists: GraphOptions["objectExists"];
   readonly #lockWaitMs: number;
+  readonly #statements = new Map<string, Statement>();
 
   private constructor(path: string, db: Database, options: GraphOptions) {
     this.path = path;
@@ -319,8 +325,50 @@ export class SqliteArtifactGraph implements ArtifactGraph {
     }
   }
 
+  /** One read snapshot (one lock round trip) for several statements; joins an open transaction. */
+  #read<T>(fn: () => T): T {
+    if (this.#db.inTransaction) return fn();
+    this.#db.exec("BEGIN");
+    try {
+      return fn();
+    } finally {
+      if (this.#db.inTransaction) this.#db.exec("COMMIT");
+    }
+  }
+
+  /**
+   * Runs `work` on a statement prepared once per SQL text and kept until close (node-sqlite3-wasm needs explicit
+   * finalize). A statement that failed keeps its error until reset, so it is dropped and prepared afresh next time.
+   */
+  #withStatement<T>(sql: string, work: (statement: Statement) => T): T {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    try {
+      return work(statement);
+    } catch (error) {
+      this.#statements.delete(sql);
+      try {
+        statement.finalize();
+      } catch {
+        // finalize reports the same error again; the statement is released either way
+      }
+      throw error;
+    }
+  }
+
   #all(sql: string, values?: SQLiteValue[] | Record<string, SQLiteValue>): Row[] {
-    return this.#retry(() => this.#db.all(sql, values) as Row[]);
+    return this.#retry(() => this.#withStatement(sql, (statement) => statement.all(values) as Row[]));
+  }
+
+  #get(sql: string, values: SQLiteValue[]): Row | null {
+    return this.#withStatement(sql, (statement) => statement.get(values) as Row | null);
+  }
+
+  #run(sql: string, values: SQLiteValue[]): void {
+    this.#withStatement(sql, (statement) => statement.run(values));
   }
 
   #artifactRows(sql: string, values?: SQLiteValue[] | Record<string, SQLiteValue>): Artifact[] {
@@ -395,15 +443,14 @@ export class SqliteArtifactGraph implements ArtifactGraph {
     const createdAtMs = artifact.createdAtMs ?? Date.now();
     let variationIndex: number | null = null;
     if (artifact.variationSetId !== undefined) {
-      const row = this.#db.get(
-        "SELECT MAX(variation_index) AS top FROM artifacts WHERE variation_set_id = ?",
-        [artifact.variationSetId],
-      ) as Row | null;
+      const row = this.#get("SELECT MAX(variation_index) AS top FROM artifacts WHERE variation_set_id = ?", [
+        artifact.variationSetId,
+      ]);
       variationIndex = row === null || row.top === null ? 0 : num(row, "top") + 1;
     }
     const tool = artifact.tool;
     try {
-      this.#db.run(
+      this.#run(
         `INSERT INTO artifacts (id, hash, space, media_type, creator, created_at_ms, metadata, variation_set_id,
            variation_index, tool_kind, tool_name, tool_params, tool_context)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -433,9 +480,9 @@ export class SqliteArtifactGraph implements ArtifactGraph {
       throw error;
     }
     const tags = [...new Set(artifact.tags ?? [])];
-    for (const tag of tags) this.#db.run("INSERT INTO tags (tag, artifact_id) VALUES (?, ?)", [tag, id]);
+    for (const tag of tags) this.#run("INSERT INTO tags (tag, artifact_id) VALUES (?, ?)", [tag, id]);
     (artifact.parents ?? []).forEach((parent, ordinal) => {
-      this.#db.run("INSERT OR IGNORE INTO edges (child_id, parent_id, ordinal) VALUES (?, ?, ?)", [
+      this.#run("INSERT OR IGNORE INTO edges (child_id, parent_id, ordinal) VALUES (?, ?, ?)", [
         id,
         parent,
         ordinal,
@@ -499,11 +546,25 @@ export class SqliteArtifactGraph implements ArtifactGraph {
   }
 
   #edges(sql: string, id: string): LineageEdge[] {
-    return this.#all(sql, [id]).map((row) => ({
-      childId: text(row, "child_id"),
-      parentId: text(row, "parent_id"),
-      tool: toolOf(row),
-    }));
+    return this.#all(sql, [id]).map(edgeOf);
+  }
+
+  /** Edges from each of `childIds` to its parents, in parent order, grouped by child. */
+  #parentEdgesOf(childIds: readonly string[]): Map<string, LineageEdge[]> {
+    const byChild = new Map<string, LineageEdge[]>();
+    const rows = this.#all(
+      `SELECT e.child_id, e.parent_id, c.tool_kind, c.tool_name, c.tool_params, c.tool_context
+       FROM edges e JOIN artifacts c ON c.id = e.child_id
+       WHERE e.child_id IN (SELECT value FROM json_each(?)) ORDER BY e.child_id, e.ordinal`,
+      [JSON.stringify(childIds)],
+    );
+    for (const row of rows) {
+      const edge = edgeOf(row);
+      const list = byChild.get(edge.childId);
+      if (list === undefined) byChild.set(edge.childId, [edge]);
+      else list.push(edge);
+    }
+    return byChild;
   }
 
   async parents(id: string): Promise<LineageEdge[]> {
@@ -552,18 +613,25 @@ export class SqliteArtifactGraph implements ArtifactGraph {
   }
 
   async lineage(id: string, maxDepth?: number): Promise<LineageStep[]> {
-    this.#require(id);
-    const steps: LineageStep[] = [];
-    for (const { artifact, depth } of this.#walk(id, "up", maxDepth)) {
-      steps.push({ artifact, depth, parents: await this.parents(artifact.id) });
-    }
-    return steps;
+    return this.#read(() => {
+      this.#require(id);
+      const walked = this.#walk(id, "up", maxDepth);
+      const edges = this.#parentEdgesOf(walked.map((step) => step.artifact.id));
+      return walked.map(({ artifact, depth }) => ({
+        artifact,
+        depth,
+        parents: edges.get(artifact.id) ?? [],
+      }));
+    });
   }
 
   async variations(id: string): Promise<Artifact[]> {
-    const self = await this.get(id);
-    if (self === null || self.variationSetId === null) return [];
-    return this.variationSet(self.variationSetId);
+    return this.#artifactRows(
+      `SELECT ${ARTIFACT_COLUMNS} FROM artifacts a
+       WHERE a.variation_set_id = (SELECT s.variation_set_id FROM artifacts s WHERE s.id = ?)
+       ORDER BY a.variation_index`,
+      [id],
+    );
   }
 
   async variationSet(variationSetId: string): Promise<Artifact[]> {
@@ -678,6 +746,14 @@ export class SqliteArtifactGraph implements ArtifactGraph {
   }
 
   async close(): Promise<void> {
+    for (const statement of this.#statements.values()) {
+      try {
+        statement.finalize();
+      } catch {
+        // a statement whose last run failed reports that error again here; it is released either way
+      }
+    }
+    this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
   }
 }
