@@ -2,7 +2,11 @@
 // Float32 frames. Owned by app/spaces/synth; called by the lookahead renderer (page by page), the bounce and its
 // workers. Output depends only on absolute frame positions, never on how the caller splits its requests
 // (see docs/synth.md: per-channel synthesizers on a fixed 128-frame grid split at event frames).
-import { type MIDIController, SpessaSynthProcessor } from "spessasynth_core";
+import {
+  DEFAULT_GLOBAL_SYSTEM_PARAMETERS,
+  type MIDIController,
+  SpessaSynthProcessor,
+} from "spessasynth_core";
 import type { MidiSequence } from "../midi/sequence";
 import {
   type ChannelStem,
@@ -51,6 +55,26 @@ export interface MidiRenderer {
 }
 
 const SYNTH_DEFAULTS = { maxBufferSize: BLOCK_FRAMES, eventsEnabled: false, initialTime: 0 } as const;
+/** Voices a synthesizer starts with; it adds more when needed and never steals (see docs/synth.md). */
+const INITIAL_VOICES = 16;
+
+/**
+ * spessasynth allocates (and scans every block) `voiceCap` voices from its global defaults at construction, 350
+ * by default; one synthesizer per channel starts small instead and grows on demand, so no voice is ever stolen.
+ */
+function createSynth(sampleRate: number, effects: boolean): SpessaSynthProcessor {
+  const defaults = DEFAULT_GLOBAL_SYSTEM_PARAMETERS;
+  const savedCap = defaults.voiceCap;
+  defaults.voiceCap = INITIAL_VOICES;
+  let synth: SpessaSynthProcessor;
+  try {
+    synth = new SpessaSynthProcessor(sampleRate, { ...SYNTH_DEFAULTS, effectsEnabled: effects });
+  } finally {
+    defaults.voiceCap = savedCap;
+  }
+  synth.setSystemParameter("autoAllocateVoices", true);
+  return synth;
+}
 
 class ChannelRenderer {
   readonly channel: number;
@@ -78,10 +102,7 @@ class ChannelRenderer {
   }
 
   #createSynth(): SpessaSynthProcessor {
-    const synth = new SpessaSynthProcessor(this.#sampleRate, {
-      ...SYNTH_DEFAULTS,
-      effectsEnabled: this.#effects,
-    });
+    const synth = createSynth(this.#sampleRate, this.#effects);
     synth.soundBankManager.addSoundBank(this.#soundfont.bank, "main");
     return synth;
   }

@@ -183,3 +183,43 @@ describe("createMidiRenderer", () => {
     );
   });
 });
+
+describe("voices", () => {
+  it("never steals: a 40-note cluster equals the sum of its notes rendered alone", () => {
+    const frames = RATE;
+    const cluster = (pitches: number[]) => ({
+      ppq: 480,
+      tempos: [{ tick: 0, bpm: 120 }],
+      meters: [],
+      tracks: [
+        {
+          name: "strings",
+          channel: 0,
+          program: 48,
+          controlChanges: [],
+          notes: pitches.map((pitch) => ({ pitch, velocity: 90, startTick: 0, durationTicks: 480 })),
+        },
+      ],
+      durationTicks: 480,
+    });
+    const pitches = Array.from({ length: 40 }, (_, i) => 40 + i);
+    const together = createMidiRenderer({
+      sequence: cluster(pitches),
+      soundfont: sf2,
+      sampleRate: RATE,
+    }).render(frames);
+    const sum = new Float64Array(frames * 2);
+    for (const pitch of pitches) {
+      const alone = createMidiRenderer({
+        sequence: cluster([pitch]),
+        soundfont: sf2,
+        sampleRate: RATE,
+      }).render(frames);
+      for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + alone[i]!;
+    }
+    let worst = 0;
+    for (let i = 0; i < sum.length; i++) worst = Math.max(worst, Math.abs(sum[i]! - together[i]!));
+    expect(peak(together)).toBeGreaterThan(0.2);
+    expect(worst).toBeLessThan(1e-5);
+  });
+});
