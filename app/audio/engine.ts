@@ -124,6 +124,11 @@ export class Engine {
     this.#driver = undefined;
   }
 
+  /** rtaudio: after a fallback to the null driver, tries the device again (throws with the reason). */
+  reopenDriver(): DriverInfo {
+    return this.#engine().reopenDriver();
+  }
+
   driverInfo(): DriverInfo {
     if (this.#driver === "offline") return { name: "offline", running: false };
     return this.#engine().driverInfo();

@@ -19,6 +19,13 @@ export interface NativeDriverInfo {
   bufferFrames?: number;
   latencyFrames?: number;
   realtimePriority?: boolean;
+  /** rtaudio only: the API and device in use, fallback state and the last stream error. */
+  api?: string;
+  device?: string;
+  onFallback?: boolean;
+  fallbacks?: number;
+  lastError?: string;
+  streamCallbacks?: number;
 }
 
 export interface NativeStartOptions {
@@ -38,6 +45,7 @@ export interface NativeEngineInstance {
   startDriver(options: NativeStartOptions): NativeDriverInfo;
   stopDriver(): void;
   driverInfo(): NativeDriverInfo;
+  reopenDriver(): NativeDriverInfo;
   renderOffline(frames: number, blockFrames?: number): Float32Array;
   startCapture(maxFrames: number): void;
   stopCapture(): Float32Array;

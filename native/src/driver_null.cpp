@@ -83,8 +83,9 @@ class NullDriver final : public Driver {
       uint64_t next = origin + played * 1000000000ull / sr;
       if (now > next) {
         engine_.noteLateBlock();
-        // More than two periods behind: resynchronize instead of rendering a burst to catch up.
-        if (now > next + 2 * periodNs) origin += now - next;
+        // A stall of more than 8 periods (~43 ms at 256/48k): resynchronize instead of rendering a long burst.
+        // Shorter delays are caught up so the block count keeps following the clock.
+        if (now > next + 8 * periodNs) origin += now - next;
       }
     }
   }
