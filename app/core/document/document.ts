@@ -100,17 +100,33 @@ function requirePeriod(period: number): void {
   }
 }
 
-/** Canvas frame `canvasT` of a region with `period` covers [t * period * bpf, (t + 1) * period * bpf) beats. */
+/**
+ * Canvas frame `canvasT` of a region with `period` covers [t * period * bpf, (t + 1) * period * bpf) beats,
+ * measured from the region's start (canvas t is region-relative, as in the canvas's real_frame = t * period).
+ */
 export function canvasFrameToBeats(grid: CanvasGrid, period: number, canvasT: number): BeatSpan {
   requirePeriod(period);
   const beatsPerUpdate = period * grid.beatsPerCanvasFrame;
   return { startBeat: canvasT * beatsPerUpdate, endBeat: (canvasT + 1) * beatsPerUpdate };
 }
 
-/** The canvas frame (of a region with `period`) containing `atBeat`; a beat within 1e-9 frames of a boundary counts as on it. */
-export function beatToCanvasFrame(grid: CanvasGrid, period: number, atBeat: number): number {
+/** The canvas frame containing `beats` from the region start; within 1e-9 frames below a boundary counts as on it. */
+export function beatToCanvasFrame(grid: CanvasGrid, period: number, beats: number): number {
   requirePeriod(period);
-  return Math.floor(atBeat / (period * grid.beatsPerCanvasFrame) + 1e-9);
+  return Math.floor(beats / (period * grid.beatsPerCanvasFrame) + 1e-9);
+}
+
+/** Timeline beats covered by canvas frame `canvasT` of `region` (its atBeat plus the region-relative span). */
+export function regionCanvasFrameToBeats(grid: CanvasGrid, region: Region, canvasT: number): BeatSpan {
+  const span = canvasFrameToBeats(grid, region.spec.period, canvasT);
+  return { startBeat: region.atBeat + span.startBeat, endBeat: region.atBeat + span.endBeat };
+}
+
+/** The region-relative canvas frame at timeline beat `atBeat`, or null outside the region or for period 0. */
+export function beatToRegionCanvasFrame(grid: CanvasGrid, region: Region, atBeat: number): number | null {
+  if (region.spec.period === 0) return null;
+  if (atBeat < region.atBeat || atBeat >= region.atBeat + region.durationBeats) return null;
+  return beatToCanvasFrame(grid, region.spec.period, atBeat - region.atBeat);
 }
 
 /** The end of the last region, in beats (0 for an empty document). */

@@ -73,6 +73,7 @@ export class DocumentEditor {
   apply(commands: Command | readonly Command[], label?: string): void {
     this.#requireNoGesture("apply an edit");
     const forward = asList(commands);
+    if (forward.length === 0) return;
     const result = applyCommands(this.#document, forward);
     this.#record({
       label: label ?? forward.map((c) => c.kind).join(", "),

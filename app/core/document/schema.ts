@@ -1,7 +1,8 @@
 // Validation of document data: zod schemas for each entity and the whole document, plus the cross-entity rules
 // (unique ids, lane references, tempo map). Owned by app/core/document; used by commands and the file format.
 import { z } from "zod";
-import { CARRIERS } from "../canvas/region-spec";
+import { CanvasError } from "../canvas/errors";
+import { CARRIERS, type RegionSpec, validateRegionSpec } from "../canvas/region-spec";
 import { type TempoMap, TempoMapError, validateTempoMap } from "../time/tempo-map";
 import type { AttentionHead, CanvasGrid, Lane, ProjectDocument, Region } from "./types";
 
@@ -48,7 +49,7 @@ export const regionSpecSchema = z.strictObject({
     .refine((b) => b.every((v, i) => i % 2 === 0 || v >= b[i - 1]!), {
       error: "each pair must have lo <= hi (half-open bounds)",
     }),
-  period: z.int({ error: "must be a whole number of canvas frames" }).min(1, { error: "must be >= 1" }),
+  period: z.int({ error: "must be a whole number of canvas frames" }).min(0, { error: "must be >= 0" }),
   is_output: flag,
   loss_weight: z.number({ error: "must be a finite number" }).min(0, { error: "must be >= 0" }),
   semantic_type: z.string().nullable(),
@@ -201,8 +202,22 @@ export function checkLane(value: unknown, prefix: string): Lane {
   return deepFreeze(parseWith(laneSchema, value, prefix));
 }
 
+/** The canvas's own RegionSpec rules (attention types, embeddings...), reported as a DocumentError. */
+function checkSpecRules(spec: RegionSpec, path: string): void {
+  try {
+    validateRegionSpec(spec, path);
+  } catch (error) {
+    if (!(error instanceof CanvasError)) throw error;
+    const split = error.message.indexOf(": ");
+    if (split < 0) throw new DocumentError(path, error.message);
+    throw new DocumentError(error.message.slice(0, split), error.message.slice(split + 2));
+  }
+}
+
 export function checkRegion(value: unknown, prefix: string): Region {
-  return deepFreeze(parseWith(regionSchema, value, prefix));
+  const region = parseWith(regionSchema, value, prefix);
+  checkSpecRules(region.spec, `${prefix}.spec`);
+  return deepFreeze(region);
 }
 
 export function checkHead(value: unknown, prefix: string): AttentionHead {
@@ -254,6 +269,9 @@ export function checkDocument(value: unknown, prefix = ""): ProjectDocument {
   const parsed = parseWith(documentSchema, value, prefix);
   const document = deepFreeze(parsed) as ProjectDocument;
   checkTempoMap(document.tempoMap, prefix ? `${prefix}.tempoMap` : "tempoMap");
+  document.regions.forEach((region, i) => {
+    checkSpecRules(region.spec, `${prefix ? `${prefix}.` : ""}regions[${i}].spec`);
+  });
   checkReferences(document);
   return document;
 }

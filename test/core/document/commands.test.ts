@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { regionSpec } from "../../../app/core/canvas/region-spec";
 import {
   applyCommand,
   beatToCanvasFrame,
+  beatToRegionCanvasFrame,
   canvasFrameToBeats,
   DocumentEditor,
   DocumentError,
@@ -14,6 +16,7 @@ import {
   newLane,
   newRegion,
   type ProjectDocument,
+  regionCanvasFrameToBeats,
   resizeRegion,
   sequentialIds,
   serializeProject,
@@ -74,6 +77,36 @@ describe("canvas frames and beats", () => {
     expect(beatToCanvasFrame(triplets, 1, 1)).toBe(3);
     expect(beatToCanvasFrame(triplets, 3, 2)).toBe(2);
     expect(() => beatToCanvasFrame(grid, 0, 1)).toThrow(/period must be a whole number/);
+  });
+});
+
+describe("canvas frames of a placed region", () => {
+  const grid = { beatsPerCanvasFrame: 0.25 };
+  const ids = sequentialIds();
+
+  it("counts canvas frames from the region's start: period 4 spanning t=0..3 covers beats 8..12 at atBeat 8", () => {
+    const region = newRegion(ids, {
+      laneId: "lane-1",
+      encodingHash: hashOf(1),
+      atBeat: 8,
+      durationBeats: 4,
+      spec: regionSpec([0, 4, 0, 1], { period: 4 }),
+    });
+    // The seed: a region with period 4 spanning t=0..3 maps to real frames 0, 4, 8, 12 = beats 0, 1, 2, 3 from its start.
+    expect([0, 1, 2, 3].map((t) => regionCanvasFrameToBeats(grid, region, t).startBeat)).toEqual([
+      8, 9, 10, 11,
+    ]);
+    expect(regionCanvasFrameToBeats(grid, region, 3)).toEqual({ startBeat: 11, endBeat: 12 });
+    expect(beatToRegionCanvasFrame(grid, region, 10.5)).toBe(2);
+    expect(beatToRegionCanvasFrame(grid, region, 8)).toBe(0);
+    expect(beatToRegionCanvasFrame(grid, region, 7.99)).toBeNull();
+    expect(beatToRegionCanvasFrame(grid, region, 12)).toBeNull();
+    const still = newRegion(ids, {
+      laneId: "lane-1",
+      encodingHash: hashOf(2),
+      spec: regionSpec([0, 1], { period: 0 }),
+    });
+    expect(beatToRegionCanvasFrame(grid, still, 0.5)).toBeNull();
   });
 });
 
@@ -208,6 +241,16 @@ describe("commands and their inverses", () => {
           changes: { id: "other" } as unknown as { name: string },
         }),
       /an id cannot be changed/,
+    );
+    expectRejected(
+      doc,
+      () =>
+        applyCommand(doc, {
+          kind: "updateRegion",
+          regionId: "region-1",
+          changes: { spec: regionSpec([0, 4], { default_attn: "telepathy" }) },
+        }),
+      /regions\["region-1"\]\.spec\.default_attn: expected one of cross_attention/,
     );
     // A batch is all-or-nothing.
     expectRejected(

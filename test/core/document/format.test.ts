@@ -104,6 +104,15 @@ describe("project file format v1", () => {
     expect(errorOf(withEdit(["lanes"], null)).message).toMatch(/^lanes: /);
   });
 
+  it("applies the canvas's RegionSpec rules on load", () => {
+    expect(errorOf(withEdit(["regions", 1, "spec", "default_attn"], "telepathy")).message).toMatch(
+      /^regions\[1\]\.spec\.default_attn: expected one of cross_attention, .* \(fix this field/,
+    );
+    expect(errorOf(withEdit(["regions", 0, "spec", "semantic_embedding"], [])).message).toMatch(
+      /^regions\[0\]\.spec\.semantic_embedding: expected a non-empty array/,
+    );
+  });
+
   it("checks references, unique ids and the tempo map", () => {
     expect(errorOf(withEdit(["regions", 3, "laneId"], "lane-9")).message).toMatch(
       /^regions\[3\]\.laneId: no lane has id "lane-9"/,
