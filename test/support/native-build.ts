@@ -94,3 +94,18 @@ export function readRtGuardReport(path: string): RtGuardReport {
     throw new Error(`the rt-guard report ${path} is not JSON (${String(error)}): ${text.slice(0, 400)}`);
   }
 }
+
+/**
+ * Builds a variant of the audio addon (e.g. the rt-guard build) into .tmp/addon-<name> with
+ * scripts/build-native.mjs; CMake rebuilds only what changed. Returns the path of lcanvas_audio.node.
+ */
+export async function buildAddonVariant(name: string, defines: string[]): Promise<string> {
+  const buildDir = join(REPO_ROOT, ".tmp", `addon-${name}`);
+  const args = [join(REPO_ROOT, "scripts", "build-native.mjs"), "--build-dir", buildDir];
+  for (const define of defines) args.push("--define", define);
+  const result = await run(process.execPath, args, 600_000);
+  if (result.code !== 0) {
+    throw new Error(`building the ${name} addon failed (node ${args.join(" ")}):\n${result.output}`);
+  }
+  return join(buildDir, "Release", "lcanvas_audio.node");
+}
