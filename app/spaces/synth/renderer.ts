@@ -119,7 +119,8 @@ class ChannelRenderer {
     this.#pendingEnd = 0;
   }
 
-  #renderBlock(): void {
+  /** Applies the events due at the block start; returns where the block ends (grid line or next event). */
+  #startBlock(): number {
     const events = this.#stem.events;
     const synth = this.#synth;
     const channel = this.channel;
@@ -132,26 +133,42 @@ class ChannelRenderer {
       this.#nextEvent += 1;
       next = events[this.#nextEvent];
     }
-    let end = (Math.floor(this.#blockFrame / BLOCK_FRAMES) + 1) * BLOCK_FRAMES;
-    if (next !== undefined && next.frame < end) end = next.frame;
+    const end = (Math.floor(this.#blockFrame / BLOCK_FRAMES) + 1) * BLOCK_FRAMES;
+    return next !== undefined && next.frame < end ? next.frame : end;
+  }
+
+  /** Renders the block [#blockFrame, end) into left/right at `at` (zeroing first: the synthesizer adds). */
+  #processBlock(end: number, left: Float32Array, right: Float32Array, at: number): void {
     const frames = end - this.#blockFrame;
-    this.#blockLeft.fill(0);
-    this.#blockRight.fill(0);
-    synth.process(this.#blockLeft, this.#blockRight, 0, frames);
+    left.fill(0, at, at + frames);
+    right.fill(0, at, at + frames);
+    this.#synth.process(left, right, at, frames);
     this.#blockFrame = end;
-    this.#pendingStart = 0;
-    this.#pendingEnd = frames;
   }
 
   /** Writes the next `frames` frames to left/right from `offset` (overwriting). */
   render(left: Float32Array, right: Float32Array, offset: number, frames: number): void {
     let written = 0;
     while (written < frames) {
-      if (this.#pendingStart === this.#pendingEnd) this.#renderBlock();
+      if (this.#pendingStart === this.#pendingEnd) {
+        const end = this.#startBlock();
+        if (end - this.#blockFrame <= frames - written) {
+          const at = offset + written;
+          written += end - this.#blockFrame;
+          this.#processBlock(end, left, right, at);
+          continue;
+        }
+        this.#pendingStart = 0;
+        this.#pendingEnd = end - this.#blockFrame;
+        this.#processBlock(end, this.#blockLeft, this.#blockRight, 0);
+      }
       const n = Math.min(frames - written, this.#pendingEnd - this.#pendingStart);
       const from = this.#pendingStart;
-      left.set(this.#blockLeft.subarray(from, from + n), offset + written);
-      right.set(this.#blockRight.subarray(from, from + n), offset + written);
+      const to = offset + written;
+      for (let i = 0; i < n; i++) {
+        left[to + i] = this.#blockLeft[from + i]!;
+        right[to + i] = this.#blockRight[from + i]!;
+      }
       this.#pendingStart += n;
       written += n;
     }
@@ -160,7 +177,12 @@ class ChannelRenderer {
   skip(frames: number): void {
     let left = frames;
     while (left > 0) {
-      if (this.#pendingStart === this.#pendingEnd) this.#renderBlock();
+      if (this.#pendingStart === this.#pendingEnd) {
+        const end = this.#startBlock();
+        this.#pendingStart = 0;
+        this.#pendingEnd = end - this.#blockFrame;
+        this.#processBlock(end, this.#blockLeft, this.#blockRight, 0);
+      }
       const n = Math.min(left, this.#pendingEnd - this.#pendingStart);
       this.#pendingStart += n;
       left -= n;
