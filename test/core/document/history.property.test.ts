@@ -149,7 +149,7 @@ describe("history properties", () => {
     const original = sampleDocument(8);
     const originalText = serializeProject(original);
     fc.assert(
-      fc.property(fc.array(intentArb, { maxLength: 60 }), (intents) => {
+      fc.property(fc.array(intentArb, { minLength: 1, maxLength: 60, size: "max" }), (intents) => {
         let n = 0;
         const ids: IdSource = (kind) => `${kind}-p${++n}`;
         const editor = new DocumentEditor(original);
