@@ -89,53 +89,57 @@ describe("lcanvas layout (spawned for real)", () => {
 
   it("frame maps real <-> canvas frames and prints null off the grid", async () => {
     const path = file("small.json", small);
-    expect((await lcanvas("layout", "frame", path, "slow", "--real", "4")).stdout.trim()).toBe("1");
-    expect((await lcanvas("layout", "frame", path, "slow", "--real", "3")).stdout.trim()).toBe("null");
-    expect((await lcanvas("layout", "frame", path, "slow", "--real=-4")).stdout.trim()).toBe("null");
-    const dashed = await lcanvas("layout", "frame", path, "slow", "--real", "-4");
+    const [four, three, minusFour, dashed, canvas] = await Promise.all([
+      lcanvas("layout", "frame", path, "slow", "--real", "4"),
+      lcanvas("layout", "frame", path, "slow", "--real", "3"),
+      lcanvas("layout", "frame", path, "slow", "--real=-4"),
+      lcanvas("layout", "frame", path, "slow", "--real", "-4"),
+      lcanvas("layout", "frame", path, "slow", "--canvas", "1"),
+    ]);
+    expect(four.stdout.trim()).toBe("1");
+    expect(three.stdout.trim()).toBe("null");
+    expect(minusFour.stdout.trim()).toBe("null");
     expect(dashed.code).toBe(2);
     expect(dashed.stderr).toContain("--real=-");
-    expect((await lcanvas("layout", "frame", path, "slow", "--canvas", "1")).stdout.trim()).toBe("4");
+    expect(canvas.stdout.trim()).toBe("4");
   });
 
   it("bucket prints the period bucket", async () => {
-    expect((await lcanvas("layout", "bucket", "576")).stdout.trim()).toBe("10");
-    expect((await lcanvas("layout", "bucket", "1")).stdout.trim()).toBe("0");
+    const [big, one] = await Promise.all([
+      lcanvas("layout", "bucket", "576"),
+      lcanvas("layout", "bucket", "1"),
+    ]);
+    expect(big.stdout.trim()).toBe("10");
+    expect(one.stdout.trim()).toBe("0");
   });
 
   it("fails clearly on a missing file, bad JSON, a bad field, an unknown region and a bad number", async () => {
-    const missing = await lcanvas("layout", "inspect", join(dir, "nope.json"));
+    const path = file("small.json", small);
+    const badField = {
+      ...small,
+      regions: { ...small.regions, slow: { ...small.regions.slow, period: "x" } },
+    };
+    const [missing, bad, field, region, number, both, period] = await Promise.all([
+      lcanvas("layout", "inspect", join(dir, "nope.json")),
+      lcanvas("layout", "inspect", file("bad.json", "{ oops")),
+      lcanvas("layout", "inspect", file("field.json", badField)),
+      lcanvas("layout", "frame", path, "melody", "--real", "0"),
+      lcanvas("layout", "frame", path, "slow", "--real", "2.5"),
+      lcanvas("layout", "frame", path, "slow"),
+      lcanvas("layout", "bucket", "four"),
+    ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/cannot read schema file .*nope\.json: no such file/);
-
-    const bad = await lcanvas("layout", "inspect", file("bad.json", "{ oops"));
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/bad\.json: not valid JSON/);
-
-    const field = await lcanvas(
-      "layout",
-      "inspect",
-      file("field.json", {
-        ...small,
-        regions: { ...small.regions, slow: { ...small.regions.slow, period: "x" } },
-      }),
-    );
     expect(field.code).toBe(1);
     expect(field.stderr).toContain('regions.slow.period: expected a non-negative integer, got "x"');
-
-    const region = await lcanvas("layout", "frame", file("small.json", small), "melody", "--real", "0");
     expect(region.code).toBe(1);
     expect(region.stderr).toContain('unknown region "melody"; the schema has: fast, slow');
-
-    const number = await lcanvas("layout", "frame", file("small.json", small), "slow", "--real", "2.5");
     expect(number.code).toBe(2);
     expect(number.stderr).toContain('--real: expected an integer, got "2.5"');
-
-    const both = await lcanvas("layout", "frame", file("small.json", small), "slow");
     expect(both.code).toBe(2);
     expect(both.stderr).toContain("give exactly one of --real T or --canvas T");
-
-    const period = await lcanvas("layout", "bucket", "four");
     expect(period.code).toBe(2);
     expect(period.stderr).toContain('PERIOD: expected an integer, got "four"');
   });
