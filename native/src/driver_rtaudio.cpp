@@ -132,6 +132,7 @@ class RtAudioDriverImpl final : public RtAudioDriver {
     if (started_) return;
     if (!audio_ || !audio_->isStreamOpen()) openStream();
     startStreamLocked();
+    awaitFirstCallbackLocked();
     started_ = true;
     watchdogStop_ = false;
     watchdog_ = std::thread([this] { watchdogLoop(); });
@@ -210,6 +211,7 @@ class RtAudioDriverImpl final : public RtAudioDriver {
       startFallbackLocked();
       throw;
     }
+    awaitFirstCallbackLocked();
   }
 
  private:
@@ -325,6 +327,25 @@ class RtAudioDriverImpl final : public RtAudioDriver {
     }
   }
 
+  // Reads the callback thread's scheduling policy from this (non-real-time) thread, once per stream.
+  void checkRealtimeLocked() {
+    if (rtChecked_ || !threadKnown_.load(std::memory_order_acquire) || !audio_ || !audio_->isStreamRunning()) return;
+    int policy = 0;
+    sched_param param{};
+    if (pthread_getschedparam(callbackThread_, &policy, &param) == 0) {
+      rtActive_ = policy == SCHED_FIFO || policy == SCHED_RR;
+    }
+    rtChecked_ = true;
+  }
+
+  // After starting a stream: wait (bounded) for its first callback so the reported state is the real one.
+  void awaitFirstCallbackLocked() {
+    for (int i = 0; i < 250 && !threadKnown_.load(std::memory_order_acquire); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    checkRealtimeLocked();
+  }
+
   void waitOutOfCallback() {
     for (int i = 0; i < 2000 && inCallback_.load(std::memory_order_seq_cst); ++i) {
       std::this_thread::sleep_for(std::chrono::microseconds(500));
@@ -397,14 +418,7 @@ class RtAudioDriverImpl final : public RtAudioDriver {
         callbacksAtCheck_ = calls;
         lastProgress_ = now;
       }
-      if (!rtChecked_ && threadKnown_.load(std::memory_order_acquire) && audio_->isStreamRunning()) {
-        int policy = 0;
-        sched_param param{};
-        if (pthread_getschedparam(callbackThread_, &policy, &param) == 0) {
-          rtActive_ = policy == SCHED_FIFO || policy == SCHED_RR;
-        }
-        rtChecked_ = true;
-      }
+      checkRealtimeLocked();
       std::string reason;
       uint64_t errors = gErrorSlot.errors.load(std::memory_order_acquire);
       if (errors != errorsSeen_) {
