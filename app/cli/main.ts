@@ -3,6 +3,8 @@
 import { type CliIo, type Command, UserError } from "./command";
 
 const GROUPS: Array<() => Promise<{ commands: Command[] }>> = [
+  () => import("./commands/synth"),
+  () => import("./commands/encodings"),
   () => import("./commands/store"),
   () => import("./commands/layout"),
   () => import("./commands/project"),

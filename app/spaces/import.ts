@@ -1,0 +1,331 @@
+// The import and export pipeline of encodings: recognises a file (MIDI, WAV/FLAC/MP3/Ogg Vorbis, ABC), parses
+// and decodes it completely, and only then stores it in the library (original bytes once; ABC also gets its
+// `abc -> midi` projection as a child). Export turns an artifact back into a MIDI or WAV file.
+// Callers: the CLI (app/cli/commands/encodings.ts), the engine host. Throws EncodingError for bad input.
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { basename, extname } from "node:path";
+import type { Artifact, ArtifactGraph, ContentStore, NewArtifact } from "../store/types";
+import { ABC_DEFAULT_VELOCITY, ABC_PROJECTION_VERSION, parseAbc } from "./abc/parse";
+import { decodeAudio, sniffAudio } from "./audio/decode";
+import { RESAMPLER, resample } from "./audio/resample";
+import { type PcmAudio, type WavExportDepth, writeWav } from "./audio/wav";
+import { EncodingError } from "./errors";
+import type { MidiSequence } from "./midi/sequence";
+import { importMidi, writeMidi } from "./midi/smf";
+import { ticksToBeats, ticksToSeconds } from "./midi/tempo";
+
+export const DEFAULT_PROJECT_RATE = 48_000;
+const CREATOR = "lcanvas import";
+
+export interface LibraryHandles {
+  readonly store: ContentStore;
+  readonly graph: ArtifactGraph;
+}
+
+export interface ImportOptions {
+  /** The project's sample rate: audio is decoded and resampled to it (default 48000). */
+  readonly projectRate?: number;
+  /** Also store the decoded, resampled audio (32-bit float WAV) as a child artifact. Off by default. */
+  readonly storeDecoded?: boolean;
+  readonly creator?: string;
+}
+
+/** What an import found and stored; printed by `lcanvas import` as one JSON object. */
+export interface ImportSummary {
+  readonly file: string;
+  readonly id: string;
+  readonly hash: string;
+  readonly space: string;
+  readonly mediaType: string;
+  readonly found: Readonly<Record<string, unknown>>;
+  /** Artifacts derived at import: the MIDI projection of an ABC tune, the decoded audio when asked for. */
+  readonly derived: ReadonlyArray<{ readonly id: string; readonly hash: string; readonly space: string }>;
+}
+
+type Kind = "midi" | "audio" | "abc";
+
+function startsWith(bytes: Uint8Array, ascii: string): boolean {
+  for (let i = 0; i < ascii.length; i++) if (bytes[i] !== ascii.charCodeAt(i)) return false;
+  return true;
+}
+
+function recognise(bytes: Uint8Array, file: string): Kind {
+  if (startsWith(bytes, "MThd")) return "midi";
+  const audio = sniffAudio(bytes);
+  if (audio !== undefined) return "audio";
+  const extension = extname(file).toLowerCase();
+  if (extension === ".abc") return "abc";
+  if (extension === ".mid" || extension === ".midi" || extension === ".smf") return "midi";
+  if ([".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga"].includes(extension)) return "audio";
+  const head = new TextDecoder("latin1").decode(bytes.subarray(0, 256));
+  if (/^(\uFEFF|\xEF\xBB\xBF)?(%abc|X:)/m.test(head)) return "abc";
+  throw new EncodingError(
+    file,
+    "not a recognised file (MIDI, WAV, FLAC, MP3, Ogg Vorbis or ABC)",
+    "Check the file type",
+  );
+}
+
+function newId(): string {
+  return `artifact_${randomBytes(8).toString("hex")}`;
+}
+
+export function summariseSequence(sequence: MidiSequence): Record<string, unknown> {
+  return {
+    tracks: sequence.tracks.length,
+    notes: sequence.tracks.reduce((sum, t) => sum + t.notes.length, 0),
+    channels: [...new Set(sequence.tracks.map((t) => t.channel))].sort((a, b) => a - b),
+    ppq: sequence.ppq,
+    durationTicks: sequence.durationTicks,
+    durationBeats: ticksToBeats(sequence, sequence.durationTicks),
+    durationSeconds: ticksToSeconds(sequence, sequence.durationTicks),
+    tempoBpm: sequence.tempos[0]?.bpm ?? 120,
+    tempoChanges: sequence.tempos.length,
+    meters: sequence.meters.map((m) => `${m.numerator}/${m.denominator}@${m.tick}`),
+  };
+}
+
+/** Imports one file's bytes; nothing is written unless the whole file parsed. */
+export async function importBytes(
+  library: LibraryHandles,
+  bytes: Uint8Array,
+  file: string,
+  options: ImportOptions = {},
+): Promise<ImportSummary> {
+  const creator = options.creator ?? CREATOR;
+  const fileName = basename(file);
+  const kind = recognise(bytes, file);
+  if (kind === "midi") {
+    const { sequence, info } = importMidi(bytes, file);
+    const found = { ...summariseSequence(sequence), format: info.format, sysexEvents: info.sysexEvents };
+    const hash = await library.store.put(bytes);
+    const artifact = await library.graph.add({
+      hash,
+      space: "midi",
+      mediaType: "audio/midi",
+      creator,
+      metadata: { fileName, ...found },
+      tool: {
+        kind: "import",
+        name: "import.midi",
+        params: { validator: "lcanvas.smf", parser: "@tonejs/midi@2.0.28" },
+      },
+    });
+    return { file, id: artifact.id, hash, space: "midi", mediaType: "audio/midi", found, derived: [] };
+  }
+  if (kind === "abc") {
+    const tune = parseAbc(bytes, file);
+    const midiBytes = writeMidi(tune.sequence);
+    const found = {
+      title: tune.title,
+      voices: tune.voices,
+      tunesInFile: tune.tunesInFile,
+      ...summariseSequence(tune.sequence),
+    };
+    const params = {
+      version: ABC_PROJECTION_VERSION,
+      tune: 1,
+      ppq: tune.sequence.ppq,
+      defaultVelocity: ABC_DEFAULT_VELOCITY,
+      repeats: "expanded",
+      rounded: tune.rounded,
+    };
+    const abcHash = await library.store.put(bytes);
+    const midiHash = await library.store.put(midiBytes);
+    const abcId = newId();
+    const midiId = newId();
+    const artifacts: NewArtifact[] = [
+      {
+        id: abcId,
+        hash: abcHash,
+        space: "abc",
+        mediaType: "text/vnd.abc",
+        creator,
+        metadata: { fileName, title: tune.title, fields: tune.fields, tunesInFile: tune.tunesInFile },
+        tool: { kind: "import", name: "import.abc", params: {} },
+      },
+      {
+        id: midiId,
+        hash: midiHash,
+        space: "midi",
+        mediaType: "audio/midi",
+        creator,
+        metadata: { fileName, title: tune.title, ...summariseSequence(tune.sequence) },
+        parents: [abcId],
+        tool: { kind: "projection", name: "abc->midi", params },
+      },
+    ];
+    await library.graph.addMany(artifacts);
+    return {
+      file,
+      id: abcId,
+      hash: abcHash,
+      space: "abc",
+      mediaType: "text/vnd.abc",
+      found,
+      derived: [{ id: midiId, hash: midiHash, space: "midi" }],
+    };
+  }
+  const projectRate = options.projectRate ?? DEFAULT_PROJECT_RATE;
+  const decoded = await decodeAudio(bytes, file);
+  const derivedAudio = await resample(decoded.audio, projectRate);
+  const mediaType = {
+    wav: "audio/wav",
+    flac: "audio/flac",
+    mp3: "audio/mpeg",
+    "ogg-vorbis": "audio/ogg",
+  }[decoded.container];
+  const decode = {
+    decoder: decoded.decoder,
+    sampleRate: projectRate,
+    frames: derivedAudio.frames,
+    resampler: decoded.audio.sampleRate === projectRate ? null : RESAMPLER,
+  };
+  const found = {
+    container: decoded.container,
+    sampleRate: decoded.audio.sampleRate,
+    channels: decoded.audio.channelData.length,
+    frames: decoded.audio.frames,
+    durationSeconds: decoded.audio.frames / decoded.audio.sampleRate,
+    ...(decoded.bitsPerSample === undefined ? {} : { bitsPerSample: decoded.bitsPerSample }),
+    ...(decoded.wav ? { sampleFormat: decoded.wav.sampleFormat } : {}),
+    projectRate,
+  };
+  const derivedWav = options.storeDecoded ? writeWav(derivedAudio, "32f").bytes : null;
+  const hash = await library.store.put(bytes);
+  const audioId = newId();
+  const artifacts: NewArtifact[] = [
+    {
+      id: audioId,
+      hash,
+      space: "audio",
+      mediaType,
+      creator,
+      metadata: { fileName, ...found, decode },
+      tool: { kind: "import", name: `import.${decoded.container}`, params: { decoder: decoded.decoder } },
+    },
+  ];
+  const derived: Array<{ id: string; hash: string; space: string }> = [];
+  if (derivedWav) {
+    const derivedHash = await library.store.put(derivedWav);
+    const id = newId();
+    artifacts.push({
+      id,
+      hash: derivedHash,
+      space: "audio",
+      mediaType: "audio/wav",
+      creator,
+      metadata: {
+        fileName,
+        sampleRate: projectRate,
+        channels: derivedAudio.channelData.length,
+        frames: derivedAudio.frames,
+      },
+      parents: [audioId],
+      tool: { kind: "projection", name: "audio.decode", params: decode },
+    });
+    derived.push({ id, hash: derivedHash, space: "audio" });
+  }
+  await library.graph.addMany(artifacts);
+  return { file, id: audioId, hash, space: "audio", mediaType, found, derived };
+}
+
+/** Reads and imports a file from disk. */
+export async function importFile(
+  library: LibraryHandles,
+  path: string,
+  options: ImportOptions = {},
+): Promise<ImportSummary> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const problem =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "is a folder, not a file"
+          : `cannot be read (${code})`;
+    throw new EncodingError(path, problem, "Check the path");
+  }
+  return importBytes(library, bytes, path, options);
+}
+
+export type ExportFormat = "mid" | "wav";
+
+export interface ExportOptions {
+  readonly format: ExportFormat;
+  /** WAV sample format; default 24. */
+  readonly bits?: WavExportDepth;
+  /** WAV sample rate; default the source's own rate. */
+  readonly sampleRate?: number;
+}
+
+export interface ExportResult {
+  readonly bytes: Uint8Array;
+  readonly format: ExportFormat;
+  /** WAV only: samples saturated at the integer depth (see writeWav). */
+  readonly clippedSamples?: number;
+  readonly sampleRate?: number;
+}
+
+async function sequenceOf(library: LibraryHandles, artifact: Artifact): Promise<MidiSequence> {
+  const bytes = await library.store.get(artifact.hash);
+  if (artifact.space === "midi") return importMidi(bytes, artifact.id).sequence;
+  return parseAbc(bytes, artifact.id).sequence;
+}
+
+/** Decodes an `audio` artifact (the stored original) and resamples it when `sampleRate` differs. */
+export async function loadAudio(
+  library: LibraryHandles,
+  artifact: Artifact,
+  sampleRate?: number,
+): Promise<PcmAudio> {
+  const decoded = await decodeAudio(await library.store.get(artifact.hash), artifact.id);
+  return sampleRate === undefined ? decoded.audio : resample(decoded.audio, sampleRate);
+}
+
+/** Encodes an artifact as a MIDI (SMF type 1) or WAV file. */
+export async function exportArtifact(
+  library: LibraryHandles,
+  id: string,
+  options: ExportOptions,
+): Promise<ExportResult> {
+  const artifact = await library.graph.get(id);
+  if (!artifact)
+    throw new EncodingError(
+      id,
+      "no artifact with this id in the library",
+      "List artifacts with `lcanvas query`",
+    );
+  const symbolic = artifact.space === "midi" || artifact.space === "abc";
+  if (options.format === "mid") {
+    if (!symbolic) {
+      throw new EncodingError(
+        id,
+        `a ${artifact.space} artifact cannot be exported as MIDI`,
+        "Export it with --format wav",
+      );
+    }
+    return { format: "mid", bytes: writeMidi(await sequenceOf(library, artifact)) };
+  }
+  if (symbolic) {
+    throw new EncodingError(
+      id,
+      `WAV export of a ${artifact.space} artifact needs the synthesizer (midi -> audio), which is not available here yet`,
+      "Export it with --format mid, or render it to audio first",
+    );
+  }
+  if (artifact.space !== "audio") {
+    throw new EncodingError(
+      id,
+      `a ${artifact.space} artifact cannot be exported as WAV`,
+      "Export an audio artifact",
+    );
+  }
+  const audio = await loadAudio(library, artifact, options.sampleRate);
+  const { bytes, clippedSamples } = writeWav(audio, options.bits ?? "24");
+  return { format: "wav", bytes, clippedSamples, sampleRate: audio.sampleRate };
+}
