@@ -2,12 +2,15 @@ import { spawnSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { serializeProject } from "../../app/core/document";
 import { PROJECT_FILE } from "../../app/project/project";
 import { sampleDocument } from "../core/document/fixtures";
 
-const BIN = join(import.meta.dirname, "../../bin/lcanvas.mjs");
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+
+const BIN = join(HERE, "../../bin/lcanvas.mjs");
 const scratch: string[] = [];
 
 afterAll(async () => {

@@ -2,9 +2,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { openProject, PROJECT_FILE, saveProject } from "../../app/project/project";
 import { versionDocument, versionOf } from "./versions";
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
 
 const REGIONS = 20_000;
 const ROUNDS = 6;
@@ -21,7 +24,7 @@ function startSaver(
 ): { child: ChildProcess; saved: number[]; firstSave: Promise<void> } {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", join(import.meta.dirname, "save-loop.ts"), dir, String(start), String(REGIONS)],
+    ["--import", "tsx", join(HERE, "save-loop.ts"), dir, String(start), String(REGIONS)],
     {
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -47,11 +50,9 @@ function startSaver(
   return { child, saved, firstSave };
 }
 
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.on("exit", () => resolve());
-  });
+/** Resolves once the child has exited and its output is fully read ("close", not "exit"). */
+function closed(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => child.on("close", () => resolve()));
 }
 
 describe("atomic save survives SIGKILL", () => {
@@ -65,8 +66,9 @@ describe("atomic save survives SIGKILL", () => {
       await saver.firstSave;
       const delayMs = Math.floor(Math.random() * 600);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const done = closed(saver.child);
       saver.child.kill("SIGKILL");
-      await killed(saver.child);
+      await done;
       expect(saver.child.signalCode).toBe("SIGKILL");
 
       const document = await openProject(dir);
