@@ -19,7 +19,7 @@ const PAGES = 4;
 const MISSING_PAGE = 2;
 
 /** Per block: "A"/"B" for a clean version of the right page, "silence", or a description of what is wrong. */
-export function classifyBlocks(
+function classifyBlocks(
   samples: Float32Array,
   blockSamples: number,
   pageOfBlock: (b: number) => number,
