@@ -149,4 +149,75 @@ describe("null driver", () => {
       engine.dispose();
     }
   });
+
+  it("a control change while playing is heard from the next block on, never inside a block", async () => {
+    const engine = Engine.create({
+      sampleRate: 48000,
+      channels: 2,
+      maxHeads: 1,
+      maxLanes: 2,
+      maxBlockFrames: 256,
+    });
+    try {
+      engine.openCanvas(canvasPath);
+      engine.setHeadStreams(0, [11n, 12n]);
+      engine.setLoop(0, { startFrames: 0, endFrames: 30 * 2048, enabled: true });
+      engine.play(0);
+      engine.startCapture(48000 * 2);
+      engine.start({ driver: "null", bufferFrames: 256 });
+      await sleep(150);
+      const before = engine.stats().callbacks;
+      engine.setLaneMute(1, true);
+      const after = engine.stats().callbacks;
+      await sleep(150);
+      engine.stop();
+      const captured = engine.stopCapture();
+
+      const unmuted = Engine.create({
+        sampleRate: 48000,
+        channels: 2,
+        maxHeads: 1,
+        maxLanes: 2,
+        maxBlockFrames: 256,
+      });
+      const muted = Engine.create({
+        sampleRate: 48000,
+        channels: 2,
+        maxHeads: 1,
+        maxLanes: 2,
+        maxBlockFrames: 256,
+      });
+      try {
+        for (const e of [unmuted, muted]) {
+          e.openCanvas(canvasPath);
+          e.setHeadStreams(0, [11n, 12n]);
+          e.setLoop(0, { startFrames: 0, endFrames: 30 * 2048, enabled: true });
+          e.play(0);
+        }
+        muted.setLaneMute(1, true);
+        const frames = captured.length / 2;
+        const a = unmuted.renderOffline(frames, { blockFrames: 256 });
+        const b = muted.renderOffline(frames, { blockFrames: 256 });
+        const blockSamples = 512;
+        const kinds: string[] = [];
+        for (let k = 0; k * blockSamples < captured.length; k++) {
+          const slice = (x: Float32Array) => x.subarray(k * blockSamples, (k + 1) * blockSamples);
+          const got = slice(captured);
+          if (countMismatches(got, slice(a)).mismatched === 0) kinds.push("unmuted");
+          else if (countMismatches(got, slice(b)).mismatched === 0) kinds.push("muted");
+          else kinds.push(`block ${k} is neither`);
+        }
+        const firstMuted = kinds.indexOf("muted");
+        expect(kinds.slice(0, firstMuted).every((k) => k === "unmuted")).toBe(true);
+        expect(kinds.slice(firstMuted).every((k) => k === "muted")).toBe(true);
+        expect(firstMuted).toBeGreaterThanOrEqual(before);
+        expect(firstMuted).toBeLessThanOrEqual(after + 1);
+      } finally {
+        unmuted.dispose();
+        muted.dispose();
+      }
+    } finally {
+      engine.dispose();
+    }
+  });
 });
