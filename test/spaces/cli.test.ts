@@ -1,0 +1,118 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { importMidi } from "../../app/spaces/midi/smf";
+import { multiTrackSmf, type0Smf } from "./support/smf-bytes";
+import { integerSamples, wavBytes } from "./support/wav-bytes";
+
+const repo = join(import.meta.dirname, "../..");
+const dir = mkdtempSync(join(tmpdir(), "lc-cli-enc-"));
+const store = join(dir, "library");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function lcanvas(...args: string[]) {
+  const result = spawnSync(process.execPath, [join(repo, "bin/lcanvas.mjs"), ...args], {
+    cwd: dir,
+    encoding: "utf8",
+  });
+  const lines = result.stdout.split("\n").filter(Boolean);
+  return {
+    code: result.status,
+    lines: lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+    stderr: result.stderr,
+  };
+}
+
+describe("lcanvas import / export", () => {
+  const wav = wavBytes({
+    depth: "24",
+    sampleRate: 44100,
+    channels: 3,
+    interleaved: integerSamples(3 * 500, 24),
+  });
+  writeFileSync(join(dir, "song.mid"), multiTrackSmf());
+  writeFileSync(join(dir, "type0.mid"), type0Smf());
+  writeFileSync(join(dir, "take.wav"), wav);
+  writeFileSync(join(dir, "broken.wav"), wav.subarray(0, 100));
+  writeFileSync(join(dir, "tune.abc"), "X:1\nT:Tiny\nM:3/4\nL:1/4\nQ:1/4=90\nK:G\nG A B | d3 |]\n");
+
+  it("imports several files, prints one JSON object each, reports a bad one and still imports the rest", () => {
+    const run = lcanvas(
+      "import",
+      "song.mid",
+      "broken.wav",
+      "take.wav",
+      "tune.abc",
+      "--store",
+      store,
+      "--rate",
+      "48000",
+    );
+    expect(run.code).toBe(1);
+    expect(run.lines).toHaveLength(4);
+    const [midi, broken, audio, abc] = run.lines;
+    expect(midi).toMatchObject({ space: "midi", found: { tracks: 4, notes: 8, tempoBpm: 120 } });
+    expect(midi!["id"]).toMatch(/^artifact_/);
+    expect(midi!["hash"]).toMatch(/^[0-9a-f]{32}$/);
+    expect(broken).toMatchObject({ file: "broken.wav" });
+    expect(String(broken!["error"])).toMatch(/^broken\.wav: truncated/);
+    expect(run.stderr).toMatch(/broken\.wav: truncated/);
+    expect(audio).toMatchObject({
+      space: "audio",
+      found: { sampleRate: 44100, channels: 3, frames: 500, projectRate: 48000 },
+    });
+    expect(abc).toMatchObject({
+      space: "abc",
+      found: { title: "Tiny", notes: 4, durationBeats: 6, durationSeconds: 4, tempoBpm: 90 },
+    });
+  });
+
+  it("exports MIDI that keeps every note and WAV that is bit-identical to the original", () => {
+    const imported = lcanvas("import", "type0.mid", "take.wav", "--store", store);
+    expect(imported.code).toBe(0);
+    const [midi, audio] = imported.lines;
+    const mid = lcanvas(
+      "export",
+      String(midi!["id"]),
+      "--format",
+      "mid",
+      "--out",
+      "out.mid",
+      "--store",
+      store,
+    );
+    expect(mid.code).toBe(0);
+    expect(importMidi(readFileSync(join(dir, "out.mid")), "out.mid").sequence).toEqual(
+      importMidi(type0Smf(), "in.mid").sequence,
+    );
+    const out = lcanvas(
+      "export",
+      String(audio!["id"]),
+      "--format",
+      "wav",
+      "--bits",
+      "24",
+      "--out",
+      "out.wav",
+      "--store",
+      store,
+    );
+    expect(out.code).toBe(0);
+    expect(out.lines[0]).toMatchObject({ format: "wav", bits: "24", sampleRate: 44100, clippedSamples: 0 });
+    expect(readFileSync(join(dir, "out.wav")).equals(Buffer.from(wav))).toBe(true);
+  });
+
+  it("says WAV export of MIDI needs the synthesizer, and rejects bad options with usage", () => {
+    const imported = lcanvas("import", "song.mid", "--store", store);
+    const id = String(imported.lines[0]!["id"]);
+    const synth = lcanvas("export", id, "--format", "wav", "--out", "x.wav", "--store", store);
+    expect(synth.code).toBe(1);
+    expect(synth.stderr).toMatch(/needs the synthesizer/);
+    const usage = lcanvas("export", id, "--format", "ogg", "--out", "x.ogg", "--store", store);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--format must be mid or wav/);
+    expect(lcanvas("import", "--store", store).code).toBe(2);
+  });
+});
