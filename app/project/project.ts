@@ -21,7 +21,7 @@ import { removeStaleTemps, writeFileAtomic } from "./atomic-write";
 export const PROJECT_FILE = "project.lcanvas.json";
 export const AUTOSAVE_FILE = "project.autosave.json";
 
-export type ProjectErrorCode = "not-found" | "exists" | "unreadable" | "format";
+export type ProjectErrorCode = "not-found" | "exists" | "unreadable" | "unwritable" | "format";
 
 /** A project could not be created, opened or saved; the message says what was wrong and what to do. */
 export class ProjectError extends Error {
@@ -140,12 +140,32 @@ export async function saveProject(dir: string, document: ProjectDocument): Promi
   const file = projectFile(dir);
   const text = serializeProject(document);
   await queued(file, async () => {
-    await removeStaleTemps(file);
-    await writeFileAtomic(file, text);
+    try {
+      await removeStaleTemps(file);
+      await writeFileAtomic(file, text);
+    } catch (error) {
+      throw saveError(file, dir, error);
+    }
     await unlink(autosaveFile(dir)).catch((error: unknown) => {
       if (errnoCode(error) !== "ENOENT") throw error;
     });
   });
+}
+
+function saveError(file: string, dir: string, error: unknown): unknown {
+  const code = errnoCode(error);
+  if (code === undefined) return error;
+  const hint =
+    code === "ENOENT"
+      ? `the folder ${dir} does not exist: create the project first ("lcanvas project new ${dir}")`
+      : code === "ENOSPC"
+        ? "the disk is full: free some space and save again"
+        : "check that you can write to the folder, or save elsewhere";
+  return new ProjectError(
+    "unwritable",
+    file,
+    `cannot save ${file} (${code}); the previous file is unchanged: ${hint}`,
+  );
 }
 
 /** Writes the autosave beside the document with the same atomic protocol. */
@@ -153,8 +173,12 @@ export async function autosaveProject(dir: string, document: ProjectDocument): P
   const file = autosaveFile(dir);
   const text = serializeProject(document);
   await queued(file, async () => {
-    await removeStaleTemps(file);
-    await writeFileAtomic(file, text);
+    try {
+      await removeStaleTemps(file);
+      await writeFileAtomic(file, text);
+    } catch (error) {
+      throw saveError(file, dir, error);
+    }
   });
 }
 

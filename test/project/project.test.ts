@@ -124,6 +124,29 @@ describe("project folders", () => {
   });
 });
 
+describe("save errors", () => {
+  it("saving into a missing folder fails with what to do", async () => {
+    const dir = join(await tempDir(), "gone");
+    await expect(saveProject(dir, sampleDocument())).rejects.toThrow(
+      /cannot save .*gone\/project\.lcanvas\.json \(ENOENT\); the previous file is unchanged: the folder .* does not exist/,
+    );
+  });
+
+  it("a save that fails at the rename reports it as unwritable and leaves no temp file", async () => {
+    const dir = await tempDir();
+    // A non-empty directory where the project file should be cannot be renamed over.
+    await mkdir(join(dir, PROJECT_FILE, "x"), { recursive: true });
+    const error = await saveProject(dir, sampleDocument(3)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProjectError);
+    expect((error as ProjectError).code).toBe("unwritable");
+    expect((error as ProjectError).message).toMatch(
+      /the previous file is unchanged: check that you can write/,
+    );
+    expect(await readdir(dir)).toEqual([PROJECT_FILE]);
+    expect(await readdir(join(dir, PROJECT_FILE))).toEqual(["x"]);
+  });
+});
+
 describe("atomic writer", () => {
   it("replaces the file and leaves no temp files", async () => {
     const dir = await tempDir();
