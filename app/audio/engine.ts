@@ -167,6 +167,16 @@ export class Engine {
     this.#engine().prefetch(aheadPages);
   }
 
+  /** Diagnostics: how many of a stream's pages [firstPage, firstPage+count) are written and in memory. */
+  residentPages(streamKey: bigint, firstPage: number, count: number): number {
+    return this.#engine().residentPages(streamKey, firstPage, count);
+  }
+
+  /** Diagnostics (tests): drops the active canvas from the OS page cache, so its pages are cold again. */
+  evictCanvasFromPageCache(): void {
+    this.#engine().evictCanvasFromPageCache();
+  }
+
   stats(): EngineStats {
     return this.control.stats();
   }

@@ -50,6 +50,8 @@ export interface NativeEngineInstance {
   startCapture(maxFrames: number): void;
   stopCapture(): Float32Array;
   prefetch(aheadPages?: number): void;
+  residentPages(streamKey: bigint, firstPage: number, count: number): number;
+  evictCanvasFromPageCache(): void;
   dispose(): void;
 }
 

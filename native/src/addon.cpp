@@ -87,6 +87,8 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                            InstanceMethod("startCapture", &NativeEngine::StartCapture),
                            InstanceMethod("stopCapture", &NativeEngine::StopCapture),
                            InstanceMethod("prefetch", &NativeEngine::Prefetch),
+                           InstanceMethod("residentPages", &NativeEngine::ResidentPages),
+                           InstanceMethod("evictCanvasFromPageCache", &NativeEngine::EvictCanvasFromPageCache),
                            InstanceMethod("dispose", &NativeEngine::Dispose),
                        });
   }
@@ -293,6 +295,22 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     return guarded(info.Env(), [&]() -> Napi::Value {
       uint32_t pages = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 8;
       engine().prefetchAhead(pages, false);
+      return info.Env().Undefined();
+    });
+  }
+
+  // Diagnostics for tests: residency of a stream's pages, and evicting the canvas from the page cache.
+  Napi::Value ResidentPages(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&]() -> Napi::Value {
+      uint32_t n = engine().residentPages(bigKey(info[0]), info[1].As<Napi::Number>().Uint32Value(),
+                                          info[2].As<Napi::Number>().Uint32Value());
+      return Napi::Number::New(info.Env(), n);
+    });
+  }
+
+  Napi::Value EvictCanvasFromPageCache(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&]() -> Napi::Value {
+      engine().evictCanvasFromPageCache();
       return info.Env().Undefined();
     });
   }

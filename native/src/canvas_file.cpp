@@ -12,6 +12,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "canvas_format.h"
 
@@ -271,6 +272,28 @@ void CanvasFile::prefetch(uint64_t streamKey, uint32_t firstPage, uint32_t pageC
 
 uint32_t CanvasFile::pagesUsed() const noexcept {
   return __atomic_load_n(w32(base_ + kHPagesUsed), __ATOMIC_RELAXED);
+}
+
+uint32_t CanvasFile::residentPages(uint64_t streamKey, uint32_t firstPage, uint32_t count) const {
+  const size_t osPage = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> vec((info_.pageBytes + osPage - 1) / osPage);
+  uint32_t resident = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    int32_t slot = findSlot(streamKey, firstPage + i);
+    if (slot < 0) continue;
+    void* p = pageData(static_cast<uint32_t>(slot));
+    if (::mincore(p, info_.pageBytes, vec.data()) != 0) continue;
+    bool all = true;
+    for (unsigned char v : vec) all = all && (v & 1u);
+    if (all) ++resident;
+  }
+  return resident;
+}
+
+void CanvasFile::evictFromPageCache() const {
+  ::fdatasync(fd_);
+  ::madvise(base_ + info_.dataOffset, mappedBytes_ - info_.dataOffset, MADV_DONTNEED);
+  ::posix_fadvise(fd_, static_cast<off_t>(info_.dataOffset), 0, POSIX_FADV_DONTNEED);
 }
 
 }  // namespace lc

@@ -54,6 +54,11 @@ class CanvasFile {
 
   uint32_t pagesUsed() const noexcept;
 
+  // Non-real-time diagnostics (tests): how many of the pages [firstPage, firstPage+count) of a stream are written
+  // and fully resident in memory (mincore), and evicting the whole file from the page cache (fdatasync + fadvise).
+  uint32_t residentPages(uint64_t streamKey, uint32_t firstPage, uint32_t count) const;
+  void evictFromPageCache() const;
+
  private:
   CanvasFile() = default;
   uint8_t* entry(uint32_t slot) const noexcept;

@@ -307,6 +307,16 @@ void Engine::prefetchAhead(uint32_t aheadPages, bool lock) {
   releaseRetiredLocked(false);
 }
 
+uint32_t Engine::residentPages(uint64_t streamKey, uint32_t firstPage, uint32_t count) {
+  std::lock_guard<std::mutex> guard(canvasMutex_);
+  return owned_ ? owned_->residentPages(streamKey, firstPage, count) : 0;
+}
+
+void Engine::evictCanvasFromPageCache() {
+  std::lock_guard<std::mutex> guard(canvasMutex_);
+  if (owned_) owned_->evictFromPageCache();
+}
+
 void Engine::startPrefetchThread(uint32_t aheadPages, uint32_t periodMs, bool lock) {
   stopPrefetchThread();
   prefetchStop_.store(false);

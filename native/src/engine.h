@@ -50,6 +50,9 @@ class Engine {
   // Non-real-time: prefetch pages ahead of every playing head (aheadPages pages per lane).
   void prefetchAhead(uint32_t aheadPages, bool lock);
   // Non-real-time: a helper thread that calls prefetchAhead every periodMs while a live driver runs.
+  // Non-real-time diagnostics over the active canvas (see CanvasFile::residentPages / evictFromPageCache).
+  uint32_t residentPages(uint64_t streamKey, uint32_t firstPage, uint32_t count);
+  void evictCanvasFromPageCache();
   void startPrefetchThread(uint32_t aheadPages, uint32_t periodMs, bool lock);
   void stopPrefetchThread();
   void releaseRetired(bool force);
