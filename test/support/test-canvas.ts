@@ -13,7 +13,7 @@ export interface TestCanvasOptions {
   frames: number;
   sampleRate?: number;
   framesPerPage?: number;
-  /** Page slots; default: enough for every page plus 25 %. */
+  /** Page slots; default: twice the pages written (the table is open-addressed with bounded probing). */
   pageCapacity?: number;
   maxHeads?: number;
 }
@@ -48,7 +48,7 @@ export function createTestCanvas(options: TestCanvasOptions): TestCanvas {
   const sampleRate = options.sampleRate ?? 48_000;
   const framesPerPage = options.framesPerPage ?? 4096;
   const pagesPerLane = Math.ceil(options.frames / framesPerPage);
-  const pageCapacity = options.pageCapacity ?? Math.ceil(pagesPerLane * options.lanes * 1.25) + 8;
+  const pageCapacity = options.pageCapacity ?? Math.ceil(pagesPerLane * options.lanes * 2) + 64;
   const dir = mkdtempSync(join(tmpdir(), "lc-canvas-"));
   const path = join(dir, "canvas.lccanvas");
   createCanvasFile(path, { sampleRate, channels: 2, framesPerPage, pageCapacity });
