@@ -58,7 +58,8 @@ describe("artifact graph", () => {
   });
 
   it("records lineage with the tool, its params and inference context; walks ancestors and descendants", async () => {
-    const score = await abc("score");
+    const t0 = Date.UTC(2026, 5, 1);
+    const score = await abc("score", { createdAtMs: t0 });
     const style = await graph.add({
       hash: await put("style"),
       space: "style",
@@ -70,6 +71,7 @@ describe("artifact graph", () => {
       space: "midi",
       mediaType: "audio/midi",
       creator: "abc2midi",
+      createdAtMs: t0 + 2,
       parents: [score.id],
       tool: { kind: "projection", name: "abc->midi", params: { ticksPerQuarter: 960 } },
     });
@@ -78,6 +80,7 @@ describe("artifact graph", () => {
       space: "midi",
       mediaType: "audio/midi",
       creator: "markov",
+      createdAtMs: t0 + 3,
       parents: [midi.id, style.id],
       tool: {
         kind: "sampler",
@@ -91,6 +94,7 @@ describe("artifact graph", () => {
       space: "audio",
       mediaType: "audio/wav",
       creator: "fluidsynth",
+      createdAtMs: t0 + 4,
       parents: [sampled.id, midi.id],
       tool: { kind: "projection", name: "midi->audio.sf2", params: { soundfont: "TimGM6mb.sf2" } },
     });
