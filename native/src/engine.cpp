@@ -67,6 +67,7 @@ Engine::Engine(const EngineConfig& config, uint8_t* controlBlock, size_t control
   positions_.assign(config.maxHeads, 0);
   lastSeek_.assign(config.maxHeads, 0);
   keys_.assign(size_t{config.maxHeads} * config.maxLanes, 0);
+  keysScratch_.assign(config.maxLanes, 0);
   laneAudible_.assign(config.maxLanes, 0);
   laneGainL_.assign(config.maxLanes, 0.0f);
   laneGainR_.assign(config.maxLanes, 0.0f);
@@ -177,17 +178,23 @@ void Engine::renderPiece(float* out, uint32_t frames) noexcept {
     const int64_t loopEnd = ld64(head + cb::kHeadLoopEndOff);
     const bool looping = loop && loopStart >= 0 && loopEnd > loopStart;
 
+    // The stream map is read under its seqlock into scratch and adopted only when stable; otherwise the head
+    // keeps the map it used in the previous block.
     uint64_t* keys = keys_.data() + size_t{h} * maxLanes;
     const uint32_t* mapSeq = reinterpret_cast<const uint32_t*>(head + cb::kHeadStreamMapSeqOff);
+    uint64_t* fresh = keysScratch_.data();
     for (uint32_t attempt = 0; attempt < kMapReadAttempts; ++attempt) {
       uint32_t s1 = __atomic_load_n(mapSeq, __ATOMIC_ACQUIRE);
       if (s1 & 1u) continue;
       for (uint32_t l = 0; l < maxLanes; ++l) {
-        keys[l] = __atomic_load_n(reinterpret_cast<const uint64_t*>(head + cb::kHeadStreamKeysOff + 8u * l),
-                                  __ATOMIC_RELAXED);
+        fresh[l] = __atomic_load_n(reinterpret_cast<const uint64_t*>(head + cb::kHeadStreamKeysOff + 8u * l),
+                                   __ATOMIC_RELAXED);
       }
       __atomic_thread_fence(__ATOMIC_ACQUIRE);
-      if (__atomic_load_n(mapSeq, __ATOMIC_RELAXED) == s1) break;
+      if (__atomic_load_n(mapSeq, __ATOMIC_RELAXED) == s1) {
+        std::copy(fresh, fresh + maxLanes, keys);
+        break;
+      }
     }
 
     int64_t pos = positions_[h];

@@ -76,6 +76,7 @@ class Engine {
   std::vector<int64_t> positions_;
   std::vector<uint32_t> lastSeek_;
   std::vector<uint64_t> keys_;
+  std::vector<uint64_t> keysScratch_;
   std::vector<uint8_t> laneAudible_;
   std::vector<float> laneGainL_;
   std::vector<float> laneGainR_;
