@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <string>
@@ -83,9 +84,9 @@ class NullDriver final : public Driver {
       uint64_t next = origin + played * 1000000000ull / sr;
       if (now > next) {
         engine_.noteLateBlock();
-        // A stall of more than 8 periods (~43 ms at 256/48k): resynchronize instead of rendering a long burst.
-        // Shorter delays are caught up so the block count keeps following the clock.
-        if (now > next + 8 * periodNs) origin += now - next;
+        // Delays up to a quarter second are caught up, so the block count keeps following the clock (what a
+        // device would consume); after a longer stall it resynchronizes instead of rendering a long burst.
+        if (now > next + std::max<uint64_t>(8 * periodNs, 250000000ull)) origin += now - next;
       }
     }
   }
