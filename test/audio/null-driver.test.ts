@@ -11,6 +11,13 @@ import { requireAddon, tempDir, writeTestCanvas } from "./helpers";
 const tmp = tempDir();
 const canvasPath = join(tmp.dir, "null.lcc");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
 
 beforeAll(() => {
   requireAddon();
@@ -136,13 +143,12 @@ describe("null driver", () => {
       engine.setHeadStreams(0, [11n]);
       engine.play(0);
       engine.start({ driver: "null", bufferFrames: 256 });
-      await sleep(100);
+      await waitFor(() => engine.headPositionFrames(0) > 0);
       const p1 = engine.headPositionFrames(0);
       expect(p1).toBeGreaterThan(0);
       expect(p1 % 256).toBe(0);
       const counter = engine.seek(0, 1_000_000);
-      await sleep(50);
-      expect(engine.control.headSeekApplied(0)).toBe(counter);
+      await waitFor(() => engine.control.headSeekApplied(0) === counter);
       expect(engine.headPositionFrames(0)).toBeGreaterThan(1_000_000);
       expect(engine.headPositionFrames(0)).toBeLessThan(1_000_000 + 48000);
     } finally {
