@@ -1,6 +1,6 @@
 // Offline bounce of a whole MidiSequence to interleaved stereo, using every core: channels are split into groups,
-// each worker thread renders its channels page by page, and pages are summed here in ascending channel order, so
-// the result is bit-identical to the one-thread render (renderSequence) whatever the number of workers.
+// the calling thread and worker threads each render one group page by page, and pages are summed here in
+// ascending channel order, so the result is bit-identical to the one-thread render whatever the thread count.
 // Owned by app/spaces/synth; called by the CLI, the benchmark and the engine host's export.
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -19,7 +19,7 @@ export interface BounceOptions {
   readonly effects?: boolean;
   /** Release time rendered after the last event. Default 2 s. */
   readonly tailSeconds?: number;
-  /** Worker threads; default: the available cores. 1 renders in this thread. */
+  /** Threads in all (this one plus workers); default: the available cores. 1 renders in this thread only. */
   readonly workers?: number;
   /** Frames per page handed from a worker to the mix. Default 65536. */
   readonly pageFrames?: number;
@@ -30,7 +30,7 @@ export interface BounceResult {
   readonly interleaved: Float32Array;
   readonly frames: number;
   readonly sampleRate: number;
-  /** The channel groups, one per worker thread (one group when rendered in this thread). */
+  /** The channel groups, one per thread: the first rendered by the calling thread, the others by workers. */
   readonly groups: readonly (readonly number[])[];
 }
 
@@ -79,72 +79,91 @@ function workerUrl(): URL {
   return existsSync(fileURLToPath(compiled)) ? compiled : new URL("./bounce-worker.mjs", import.meta.url);
 }
 
+function yieldToMessages(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export async function bounceMidi(options: BounceOptions): Promise<BounceResult> {
   const stems = channelStems(options.sequence, options.sampleRate);
   const frames = totalFramesOf(stems, options);
-  const workers = options.workers ?? availableParallelism();
-  if (!(Number.isInteger(workers) && workers >= 1))
-    throw new RangeError(`workers is ${workers}; use 1 or more`);
-  const groups = planChannelGroups(stems, workers);
+  const threads = options.workers ?? availableParallelism();
+  if (!(Number.isInteger(threads) && threads >= 1))
+    throw new RangeError(`workers is ${threads}; use 1 or more`);
+  const groups = planChannelGroups(stems, threads);
   if (groups.length <= 1) return bounceMidiSerial(options);
   const pageFrames = options.pageFrames ?? 65_536;
   const pageCount = Math.ceil(frames / pageFrames);
   const interleaved = new Float32Array(frames * 2);
   const pending = new Map<number, StemFrames[]>();
   let mixedPages = 0;
+  let failure: Error | undefined;
   const url = workerUrl();
-  const threads: Worker[] = [];
+  const workers: Worker[] = [];
 
-  const mixPage = (pageIndex: number, pageStems: StemFrames[]): void => {
+  const collect = (pageIndex: number, pageStems: readonly StemFrames[]): void => {
+    const collected = pending.get(pageIndex) ?? [];
+    collected.push(...pageStems);
+    if (collected.length < stems.length) {
+      pending.set(pageIndex, collected);
+      return;
+    }
+    pending.delete(pageIndex);
     const pageLength = Math.min(pageFrames, frames - pageIndex * pageFrames);
-    interleaved.set(mixStems(pageStems, pageLength), pageIndex * pageFrames * 2);
+    interleaved.set(mixStems(collected, pageLength), pageIndex * pageFrames * 2);
     mixedPages += 1;
   };
 
+  const startWorker = (channels: readonly number[]): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const job: BounceJob = {
+        sequence: options.sequence,
+        soundfontPath: options.soundfontPath,
+        sampleRate: options.sampleRate,
+        effects: options.effects ?? false,
+        channels,
+        totalFrames: frames,
+        pageFrames,
+      };
+      const worker = new Worker(url, { workerData: job });
+      workers.push(worker);
+      let finished = false;
+      const fail = (error: Error): void => {
+        finished = true;
+        failure ??= error;
+        reject(error);
+      };
+      worker.on("message", (message: WorkerMessage) => {
+        if (message.type === "page") collect(message.pageIndex, message.stems);
+        else if (message.type === "done") {
+          finished = true;
+          resolve();
+        } else fail(new Error(message.message));
+      });
+      worker.on("error", fail);
+      worker.on("exit", (code) => {
+        if (!finished) fail(new Error(`a bounce worker stopped early (exit code ${code})`));
+      });
+    });
+
   try {
-    await Promise.all(
-      groups.map(
-        (channels) =>
-          new Promise<void>((resolve, reject) => {
-            const job: BounceJob = {
-              sequence: options.sequence,
-              soundfontPath: options.soundfontPath,
-              sampleRate: options.sampleRate,
-              effects: options.effects ?? false,
-              channels,
-              totalFrames: frames,
-              pageFrames,
-            };
-            const worker = new Worker(url, { workerData: job });
-            threads.push(worker);
-            let finished = false;
-            worker.on("message", (message: WorkerMessage) => {
-              if (message.type === "page") {
-                const collected = pending.get(message.pageIndex) ?? [];
-                collected.push(...message.stems);
-                if (collected.length === stems.length) {
-                  pending.delete(message.pageIndex);
-                  mixPage(message.pageIndex, collected);
-                } else {
-                  pending.set(message.pageIndex, collected);
-                }
-              } else if (message.type === "done") {
-                finished = true;
-                resolve();
-              } else {
-                finished = true;
-                reject(new Error(message.message));
-              }
-            });
-            worker.on("error", reject);
-            worker.on("exit", (code) => {
-              if (!finished) reject(new Error(`a bounce worker stopped early (exit code ${code})`));
-            });
-          }),
-      ),
-    );
+    // Workers take the lighter groups; this thread renders the heaviest one meanwhile and mixes between pages.
+    const remote = Promise.all(groups.slice(1).map(startWorker));
+    remote.catch(() => undefined);
+    const soundfont = await loadSoundFont(options.soundfontPath);
+    const renderer = createMidiRenderer({
+      sequence: options.sequence,
+      soundfont,
+      sampleRate: options.sampleRate,
+      effects: options.effects ?? false,
+      channels: groups[0]!,
+    });
+    for (let pageIndex = 0; pageIndex < pageCount && !failure; pageIndex++) {
+      collect(pageIndex, renderer.renderStems(Math.min(pageFrames, frames - pageIndex * pageFrames)));
+      await yieldToMessages();
+    }
+    await remote;
   } finally {
-    await Promise.all(threads.map((thread) => thread.terminate()));
+    await Promise.all(workers.map((worker) => worker.terminate()));
   }
   if (mixedPages !== pageCount)
     throw new Error(`bounce incomplete: ${mixedPages} of ${pageCount} pages mixed`);

@@ -194,12 +194,18 @@ class ChannelRenderer {
 export function mixStems(stems: readonly StemFrames[], frames: number): Float32Array {
   const out = new Float32Array(frames * 2);
   const ordered = [...stems].sort((x, y) => x.channel - y.channel);
-  for (const stem of ordered) {
-    const { left, right } = stem;
-    for (let i = 0; i < frames; i++) {
-      out[2 * i] = out[2 * i]! + left[i]!;
-      out[2 * i + 1] = out[2 * i + 1]! + right[i]!;
+  const lefts = ordered.map((stem) => stem.left);
+  const rights = ordered.map((stem) => stem.right);
+  const count = ordered.length;
+  for (let i = 0; i < frames; i++) {
+    let left = 0;
+    let right = 0;
+    for (let s = 0; s < count; s++) {
+      left = Math.fround(left + lefts[s]![i]!);
+      right = Math.fround(right + rights[s]![i]!);
     }
+    out[2 * i] = left;
+    out[2 * i + 1] = right;
   }
   return out;
 }
