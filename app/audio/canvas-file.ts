@@ -1,7 +1,16 @@
 // Owns the TypeScript side of the canvas file (format: docs/canvas-file.md, native/src/canvas_format.h):
 // creating a file, the page writer (through the addon, which does the seqlock with proper atomics), and a
 // validating reader for tests and the reference mix. Non-real-time; callers: the renderer, engine.ts, tests, CLI.
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { loadAddon, type NativeCanvasWriterInstance } from "./native";
 
 export const CANVAS_MAGIC = "LCCANVAS";
@@ -92,16 +101,25 @@ export function encodeHeader(layout: CanvasLayout): Uint8Array {
 /**
  * Creates (or replaces) a canvas file: header, empty page table, and a sparse data region sized to capacity
  * (ftruncate: disk use follows the pages written, so no remapping is ever needed while playing).
+ * A replaced file is swapped in by rename, never truncated in place: an engine still mapping the old file keeps
+ * reading the old pages (truncating a mapped file would crash the reader with SIGBUS).
  */
 export function createCanvasFile(path: string, geometry: CanvasGeometry): CanvasLayout {
   checkGeometry(geometry);
   const layout = canvasLayout(geometry);
-  const fd = openSync(path, "w");
+  const temp = `${path}.tmp-${process.pid}-${Date.now()}`;
   try {
-    writeSync(fd, encodeHeader(layout), 0, HEADER_BYTES, 0);
-    ftruncateSync(fd, layout.fileBytes);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(temp, "wx");
+    try {
+      writeSync(fd, encodeHeader(layout), 0, HEADER_BYTES, 0);
+      ftruncateSync(fd, layout.fileBytes);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
   }
   return layout;
 }

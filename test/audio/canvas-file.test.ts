@@ -158,4 +158,45 @@ describe("canvas file", () => {
     truncateSync(path, 100);
     expect(() => new CanvasWriter(path)).toThrow(/checksum mismatch|truncated/);
   });
+
+  it("recreating a canvas at the same path while it plays swaps files instead of truncating the mapped one", async () => {
+    const path = join(tmp.dir, "replace.lcc");
+    const geometry = { sampleRate: 48000, channels: 1, framesPerPage: 1024, pageCapacity: 16 };
+    createCanvasFile(path, geometry);
+    let writer = new CanvasWriter(path);
+    for (let p = 0; p < 4; p++) writer.writePage(3n, p, 1, new Float32Array(1024).fill(0.25));
+    writer.close();
+    const engine = Engine.create({
+      sampleRate: 48000,
+      channels: 1,
+      maxHeads: 1,
+      maxLanes: 1,
+      maxBlockFrames: 256,
+    });
+    try {
+      engine.openCanvas(path);
+      engine.control.setLanePanGains(0, 1, 1);
+      engine.setHeadStreams(0, [3n]);
+      engine.setLoop(0, { startFrames: 0, endFrames: 4096, enabled: true });
+      engine.play(0);
+      engine.startCapture(48000);
+      engine.start({ driver: "null", bufferFrames: 256 });
+      createCanvasFile(path, geometry);
+      writer = new CanvasWriter(path);
+      for (let p = 0; p < 4; p++) writer.writePage(3n, p, 1, new Float32Array(1024).fill(0.5));
+      writer.close();
+      await sleep(100);
+      engine.openCanvas(path);
+      const before = engine.stats().callbacks;
+      while (engine.stats().callbacks < before + 10) await sleep(10);
+      engine.stop();
+      const captured = engine.stopCapture();
+      expect(new Set(captured)).toEqual(new Set([0.25, 0.5]));
+      expect(captured.at(-1)).toBe(0.5);
+      expect(captured[0]).toBe(0.25);
+      expect(engine.stats().pageMisses).toBe(0);
+    } finally {
+      engine.dispose();
+    }
+  });
 });
