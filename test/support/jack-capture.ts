@@ -2,7 +2,7 @@
 // given ports play. Callers: test/audio/jack*.test.ts.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import type { JackServer } from "./jack";
+import { type JackServer, toolEnv } from "./jack";
 import { compileNative } from "./native-build";
 
 export async function buildJackCapture(): Promise<string> {
@@ -31,7 +31,7 @@ export async function startCapture(
     tool,
     [options.clientName, options.outPath, String(options.frames), ...options.sourcePorts],
     {
-      env: server.env,
+      env: toolEnv(server.env),
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

@@ -38,13 +38,19 @@ const INSTALL_HINT =
   "JACK is needed for the audio tests: install Debian's jackd2 (scripts/setup.sh does it: " +
   "`echo 'jackd2 jackd/tweak_rt_limits boolean false' | debconf-set-selections && apt-get install jackd2`).";
 
+/** The environment for JACK's own programs: without a test's LD_PRELOAD (rt-guard, ASan), which is for node only. */
+export function toolEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { LD_PRELOAD: _preload, ...rest } = env;
+  return rest;
+}
+
 function run(
   file: string,
   args: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { env, timeout: 5_000 }, (error, stdout, stderr) => {
+    execFile(file, args, { env: toolEnv(env), timeout: 5_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
@@ -133,7 +139,7 @@ export async function startJack(options: JackOptions = {}): Promise<JackServer> 
   let output = "";
   let spawnError: Error | undefined;
   const child = spawn("jackd", args, {
-    env: { ...process.env, JACK_NO_AUDIO_RESERVATION: "1" },
+    env: { ...toolEnv(process.env), JACK_NO_AUDIO_RESERVATION: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.on("error", (error) => {
