@@ -212,6 +212,17 @@ export class CanvasWriter {
 
   /** Writes one page of interleaved frames (at most framesPerPage; the rest of the page is silence). */
   writePage(streamKey: bigint, pageIndex: number, generation: number, samples: Float32Array): void {
+    for (const [name, value] of [
+      ["pageIndex", pageIndex],
+      ["generation", generation],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+        throw new RangeError(`${name} must be an integer in 0..4294967295, got ${value}`);
+      }
+    }
+    if (streamKey <= 0n || streamKey > 0xffffffffffffffffn) {
+      throw new RangeError("stream key must be a non-zero unsigned 64-bit bigint (0 means no stream)");
+    }
     if (samples.length % this.layout.channels !== 0) {
       throw new RangeError(
         `page samples (${samples.length}) are not a whole number of ${this.layout.channels}-channel frames`,

@@ -178,6 +178,11 @@ export class ControlBlock {
   #load32(byteOffset: number): number {
     return Atomics.load(this.#i32, byteOffset >> 2) >>> 0;
   }
+  #gain(name: string, gain: number): number {
+    if (!Number.isFinite(gain))
+      throw new RangeError(`${name} must be a finite number (1 = unity), got ${gain}`);
+    return gain;
+  }
   #storeF32(byteOffset: number, value: number): void {
     this.#bitsF[0] = value;
     Atomics.store(this.#i32, byteOffset >> 2, this.#bits[0]!);
@@ -211,14 +216,14 @@ export class ControlBlock {
   }
 
   setMasterGain(gain: number): void {
-    this.#storeF32(GLOBAL.masterGainOff, gain);
+    this.#storeF32(GLOBAL.masterGainOff, this.#gain("master gain", gain));
   }
   masterGain(): number {
     return this.#loadF32(GLOBAL.masterGainOff);
   }
 
   setLaneGain(lane: number, gain: number): void {
-    this.#storeF32(this.#lane(lane) + LANE.laneGainOff, gain);
+    this.#storeF32(this.#lane(lane) + LANE.laneGainOff, this.#gain("lane gain", gain));
   }
   setLanePan(lane: number, pan: number): void {
     const { panLeft, panRight } = panGains(pan);
@@ -227,8 +232,8 @@ export class ControlBlock {
   /** Raw left/right gains (float32), for callers with their own pan law. */
   setLanePanGains(lane: number, panLeft: number, panRight: number): void {
     const at = this.#lane(lane);
-    this.#storeF32(at + LANE.lanePanLeftOff, panLeft);
-    this.#storeF32(at + LANE.lanePanRightOff, panRight);
+    this.#storeF32(at + LANE.lanePanLeftOff, this.#gain("pan left gain", panLeft));
+    this.#storeF32(at + LANE.lanePanRightOff, this.#gain("pan right gain", panRight));
   }
   setLaneMute(lane: number, mute: boolean): void {
     this.#store32(this.#lane(lane) + LANE.laneMuteOff, mute ? 1 : 0);
@@ -251,7 +256,7 @@ export class ControlBlock {
     this.#store32(this.#head(head) + HEAD.headPlayingOff, playing ? 1 : 0);
   }
   setHeadGain(head: number, gain: number): void {
-    this.#storeF32(this.#head(head) + HEAD.headGainOff, gain);
+    this.#storeF32(this.#head(head) + HEAD.headGainOff, this.#gain("head gain", gain));
   }
   setHeadMute(head: number, mute: boolean): void {
     this.#store32(this.#head(head) + HEAD.headMuteOff, mute ? 1 : 0);

@@ -79,7 +79,8 @@ describe("canvas file", () => {
     record = new CanvasReader(path).page(1n, 0);
     expect(record).toMatchObject({ valid: false });
     expect(new CanvasReader(path).pageFrames(1n, 0)).toBeUndefined();
-    expect(() => writer.writePage(0n, 0, 1, new Float32Array(16))).toThrow(/stream key 0 is reserved/);
+    expect(() => writer.writePage(0n, 0, 1, new Float32Array(16))).toThrow(/non-zero unsigned 64-bit/);
+    expect(() => writer.writePage(1n, -1, 1, new Float32Array(16))).toThrow(/pageIndex must be an integer/);
     expect(() => writer.writePage(1n, 1, 1, new Float32Array(17))).toThrow(/larger than a page/);
     for (let p = 1; p < 4; p++) writer.writePage(1n, p, 1, new Float32Array(16));
     expect(() => writer.writePage(2n, 0, 1, new Float32Array(16))).toThrow(/is full/);

@@ -30,6 +30,8 @@ describe("control block", () => {
     expect(() => block.setLanePan(0, 2)).toThrow(/outside -1..1/);
     expect(() => block.setHeadLoop(0, { startFrames: 10, endFrames: 5, enabled: true })).toThrow(/loop end/);
     expect(() => block.setLaneGain(3, 1)).toThrow(/lane 3 is outside 0..2/);
+    expect(() => block.setLaneGain(0, Number.NaN)).toThrow(/lane gain must be a finite number/);
+    expect(() => block.seekHead(0, -5)).toThrow(/non-negative integer/);
   });
 
   it("a missing addon gives the set-up instruction", () => {
