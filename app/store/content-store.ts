@@ -156,6 +156,7 @@ export class LocalContentStore implements ContentStore {
     try {
       const hasher = new StreamingHash();
       const target = await open(temp, "wx", 0o444);
+      let hash: ContentHash;
       try {
         const buffer = Buffer.allocUnsafe(STREAM_CHUNK_BYTES);
         for (;;) {
@@ -168,16 +169,18 @@ export class LocalContentStore implements ContentStore {
             written += (await target.write(chunk, written, bytesRead - written)).bytesWritten;
           }
         }
+        hash = hasher.digest();
+        // Flush to disk only when the copy will become the object: known content costs one read pass.
+        if (await this.#refresh(hash)) {
+          await target.close();
+          await unlink(temp);
+          return hash;
+        }
         await target.sync();
       } finally {
-        await target.close();
+        await target.close().catch(() => undefined);
       }
-      const hash = hasher.digest();
-      if (await this.#refresh(hash)) {
-        await unlink(temp);
-      } else {
-        await this.#publish(temp, hash);
-      }
+      await this.#publish(temp, hash);
       return hash;
     } catch (error) {
       await unlink(temp).catch(() => undefined);
