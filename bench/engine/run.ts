@@ -232,7 +232,7 @@ async function callbackRun(
     sampler.once("message", resolve),
   );
   try {
-    const info = engine.startDriver(
+    engine.startDriver(
       driver === "jack"
         ? { driver: "rtaudio", api: "jack", bufferFrames: 256 }
         : { driver: "null", bufferFrames: 256 },
@@ -254,6 +254,7 @@ async function callbackRun(
     Atomics.store(new Int32Array(stop), 0, 1);
     const { times } = await samples;
     const after = control.stats();
+    const info = engine.driverInfo();
     engine.stopDriver();
     const sorted = [...times].sort((a, b) => a - b);
     return {
