@@ -1,6 +1,6 @@
 // The import and export pipeline of encodings: recognises a file (MIDI, WAV/FLAC/MP3/Ogg Vorbis, ABC), parses
 // and decodes it completely, and only then stores it in the library (original bytes once; ABC also gets its
-// `abc -> midi` projection as a child). Export turns an artifact back into a MIDI or WAV file.
+// `abc -> midi` projection as a child; audio keeps only the original unless the decoded form is asked for). Export turns an artifact back into a MIDI or WAV file.
 // Callers: the CLI (app/cli/commands/encodings.ts), the engine host. Throws EncodingError for bad input.
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -169,7 +169,6 @@ export async function importBytes(
   }
   const projectRate = options.projectRate ?? DEFAULT_PROJECT_RATE;
   const decoded = await decodeAudio(bytes, file);
-  const derivedAudio = await resample(decoded.audio, projectRate);
   const mediaType = {
     wav: "audio/wav",
     flac: "audio/flac",
@@ -179,7 +178,6 @@ export async function importBytes(
   const decode = {
     decoder: decoded.decoder,
     sampleRate: projectRate,
-    frames: derivedAudio.frames,
     resampler: decoded.audio.sampleRate === projectRate ? null : RESAMPLER,
   };
   const found = {
@@ -192,7 +190,9 @@ export async function importBytes(
     ...(decoded.wav ? { sampleFormat: decoded.wav.sampleFormat } : {}),
     projectRate,
   };
-  const derivedWav = options.storeDecoded ? writeWav(derivedAudio, "32f").bytes : null;
+  // The project-rate form is derived on demand (loadAudio); resampling costs ~9x realtime per channel.
+  const derivedAudio = options.storeDecoded ? await resample(decoded.audio, projectRate) : null;
+  const derivedWav = derivedAudio ? writeWav(derivedAudio, "32f").bytes : null;
   const hash = await library.store.put(bytes);
   const audioId = newId();
   const artifacts: NewArtifact[] = [
@@ -207,7 +207,7 @@ export async function importBytes(
     },
   ];
   const derived: Array<{ id: string; hash: string; space: string }> = [];
-  if (derivedWav) {
+  if (derivedWav && derivedAudio) {
     const derivedHash = await library.store.put(derivedWav);
     const id = newId();
     artifacts.push({

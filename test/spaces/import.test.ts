@@ -89,7 +89,6 @@ describe("import pipeline", () => {
     const artifact = (await library.graph.get(summary.id))!;
     expect(artifact.metadata["decode"]).toMatchObject({
       sampleRate: 48000,
-      frames: 4800,
       resampler: { name: "libsamplerate", converter: "SRC_SINC_BEST_QUALITY" },
     });
     const derived = await loadAudio(library, artifact, 48000);
