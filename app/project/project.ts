@@ -103,6 +103,13 @@ async function readDocument(file: string, dir: string): Promise<ProjectDocument>
         : `the folder ${dir} does not exist: check the path, or create a project with "lcanvas project new ${dir}"`;
       throw new ProjectError("not-found", file, hint);
     }
+    if (code === "ENOTDIR") {
+      throw new ProjectError(
+        "not-found",
+        file,
+        `${dir} is a file, not a project folder: pass the folder that contains ${PROJECT_FILE}`,
+      );
+    }
     throw new ProjectError(
       "unreadable",
       file,

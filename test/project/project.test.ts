@@ -81,6 +81,10 @@ describe("project folders", () => {
       /there is no project\.lcanvas\.json in .*: create a project with "lcanvas project new/,
     );
     expect((await openError(join(dir, "nope"))).message).toMatch(/the folder .*nope does not exist/);
+    await saveProject(dir, sampleDocument());
+    expect((await openError(join(dir, PROJECT_FILE))).message).toMatch(
+      /project\.lcanvas\.json is a file, not a project folder: pass the folder that contains project\.lcanvas\.json/,
+    );
   });
 
   it("opening a corrupt, truncated or future-version file fails clearly and writes nothing", async () => {
