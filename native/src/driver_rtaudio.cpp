@@ -155,8 +155,10 @@ class RtAudioDriverImpl final : public RtAudioDriver {
     if (fallback_) {
       fallback_->stop();
       fallback_.reset();
+      retireStreamLocked();  // the failed stream: RtAudio may still be closing it on its own thread
+    } else {
+      closeStreamLocked();
     }
-    closeStreamLocked();
     started_ = false;
   }
 
@@ -369,7 +371,12 @@ class RtAudioDriverImpl final : public RtAudioDriver {
   // before closing it ourselves, so the two never race.
   void retireStreamLocked() {
     if (!audio_) return;
-    for (int i = 0; i < 200 && audio_->isStreamOpen() && !audio_->isStreamRunning(); ++i) {
+    // A stalled stream may still be about to be shut down by RtAudio (JACK's shutdown callback): give that a
+    // moment to begin, then let it finish, and only then close what is left ourselves.
+    for (int i = 0; i < 30 && audio_->isStreamRunning(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    for (int i = 0; i < 100 && audio_->isStreamOpen() && !audio_->isStreamRunning(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -145,5 +145,59 @@ describe("rtaudio driver fallback", () => {
 
     engine.stopDriver();
     expect(engine.driverInfo()).toMatchObject({ name: "none", running: false });
+    engine.dispose();
+    engine = undefined;
+  });
+
+  it("falls back when the server hangs (no callbacks), renders once per block when it wakes, and reopens", async () => {
+    server = await startJack({ name: serverName, sampleRate: SAMPLE_RATE, periodFrames: PERIOD });
+    const addon = loadAddon();
+    const control = canvas.control;
+    engine = new addon.NativeEngine(control.bytes, {
+      sampleRate: SAMPLE_RATE,
+      channels: 2,
+      maxHeads: control.layout.maxHeads,
+      maxLanes: control.layout.maxLanes,
+      maxBlockFrames: 4096,
+    });
+    engine.openCanvas(canvas.path);
+    engine.startDriver({ driver: "rtaudio", api: "jack", bufferFrames: PERIOD });
+    const live = engine as RtAudioEngine;
+    const info = () => live.driverInfo() as DriverState;
+    await advancesBy(control, SAMPLE_RATE / 4, 3_000);
+    const fallbacksBefore = control.stats().driverFallbacks;
+
+    // The server stops scheduling (SIGSTOP): the stream stays "running" but delivers no callback.
+    process.kill(server.pid, "SIGSTOP");
+    try {
+      await waitFor(
+        () => info().onFallback === true,
+        3_000,
+        () => `no fallback on a hung server: ${JSON.stringify(info())}`,
+      );
+      expect(info().lastError).toMatch(/delivered no callback for \d+ ms/);
+      await advancesBy(control, SAMPLE_RATE / 4, 2_000);
+    } finally {
+      process.kill(server.pid, "SIGCONT");
+    }
+    // The server wakes up and calls the old stream again: the null driver alone renders, so the head advances at
+    // the device rate (not twice as fast) while both could run.
+    const t0 = performance.now();
+    const p0 = control.headPositionFrames(0);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const rate = (control.headPositionFrames(0) - p0) / ((performance.now() - t0) / 1000);
+    expect(rate).toBeGreaterThan(SAMPLE_RATE * 0.8);
+    expect(rate).toBeLessThan(SAMPLE_RATE * 1.25);
+    expect(info().onFallback).toBe(true);
+
+    const reopened = live.reopenDriver();
+    expect(reopened).toMatchObject({ onFallback: false, running: true });
+    const callbacks = info().streamCallbacks ?? 0;
+    await waitFor(
+      () => (info().streamCallbacks ?? 0) > callbacks + 20,
+      3_000,
+      () => "no callbacks after reopen",
+    );
+    expect(control.stats().driverFallbacks).toBe(fallbacksBefore + 1);
   });
 });
