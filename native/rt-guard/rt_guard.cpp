@@ -2,7 +2,7 @@
 // (lc_rtguard_enter/lc_rtguard_exit, called by the engine's rtguard hooks in a -DLC_RT_GUARD build), every call
 // to an allocator, a lock, or an interposable syscall wrapper. Callers: the rt-safety tests, which preload it into
 // a node child (LD_PRELOAD) and read the JSON report it writes at exit to $LC_RTGUARD_REPORT.
-// Rationale and limits: docs/rt-guard.md.
+// Rationale and limits: docs/rtaudio-driver.md.
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
