@@ -113,12 +113,33 @@ async function decodeVorbis(bytes: Uint8Array, file: string): Promise<DecodedFil
   }
 }
 
+/** Channel mode of the first MPEG audio frame (after any ID3v2 tag): true when it is single-channel. */
+function mpegIsMono(bytes: Uint8Array): boolean {
+  let at = 0;
+  if (startsWith(bytes, "ID3") && bytes.length >= 10) {
+    at =
+      10 +
+      ((bytes[6]! & 0x7f) << 21) +
+      ((bytes[7]! & 0x7f) << 14) +
+      ((bytes[8]! & 0x7f) << 7) +
+      (bytes[9]! & 0x7f);
+  }
+  for (; at + 3 < bytes.length; at++) {
+    if (bytes[at] === 0xff && (bytes[at + 1]! & 0xe0) === 0xe0 && (bytes[at + 1]! & 0x06) !== 0) {
+      return bytes[at + 3]! >> 6 === 3;
+    }
+  }
+  return false;
+}
+
 async function decodeMp3(bytes: Uint8Array, file: string): Promise<DecodedFile> {
   const { MPEGDecoder } = load("mpg123-decoder") as typeof import("mpg123-decoder");
   const decoder = new MPEGDecoder();
   await decoder.ready;
   try {
-    const audio = checked(file, "MP3", decoder.decode(bytes));
+    const both = checked(file, "MP3", decoder.decode(bytes));
+    // mpg123-decoder always returns two channels; a mono stream gets its one channel back.
+    const audio = mpegIsMono(bytes) ? { ...both, channelData: both.channelData.slice(0, 1) } : both;
     return { container: "mp3", audio, decoder: "mpg123-decoder@1.0.3" };
   } finally {
     decoder.free();

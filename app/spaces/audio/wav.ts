@@ -54,18 +54,23 @@ export function parseWav(bytes: Uint8Array, file: string): { audio: PcmAudio; in
   if (tagAt(bytes, 8) !== "WAVE") fail(`RIFF file of type ${shown(tagAt(bytes, 8))}, not "WAVE"`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const riffSize = view.getUint32(4, true);
-  if (riffSize + 8 > bytes.length && riffSize !== 0xffffffff && riffSize !== 0) {
+  // A size of 0 or 0xFFFFFFFF is what streaming writers leave when they cannot seek back; one missing final pad
+  // byte is a common writer slip. Both are read to the end of the file; anything shorter is truncation.
+  const streamed = riffSize === 0 || riffSize === 0xffffffff;
+  if (!streamed && riffSize + 8 > bytes.length + 1) {
     fail(`truncated: the RIFF header says ${riffSize + 8} bytes, the file has ${bytes.length}`);
   }
-  const end = riffSize === 0 || riffSize === 0xffffffff ? bytes.length : riffSize + 8;
+  const end = streamed ? bytes.length : Math.min(riffSize + 8, bytes.length);
   let fmt: { at: number; size: number } | undefined;
   let data: { at: number; size: number } | undefined;
   const skippedChunks: string[] = [];
   let pos = 12;
   while (pos + 8 <= end) {
     const tag = tagAt(bytes, pos);
-    const size = view.getUint32(pos + 4, true);
     const at = pos + 8;
+    const declared = view.getUint32(pos + 4, true);
+    const size =
+      tag === "data" && (declared === 0xffffffff || (streamed && declared === 0)) ? end - at : declared;
     if (at + size > end)
       fail(`chunk ${shown(tag)} at byte ${pos} declares ${size} bytes but only ${end - at} remain`);
     if (tag === "fmt ") {

@@ -67,6 +67,7 @@ describe("compressed audio decoders", () => {
     expect(sniffAudio(mp3)).toBe("mp3");
     const decoded = await decodeAudio(mp3, "sine.mp3");
     expect(decoded.audio.sampleRate).toBe(44100);
+    expect(decoded.audio.channelData).toHaveLength(1);
     expect(decoded.audio.frames).toBeGreaterThan(22050);
     expect(Math.abs(analyseTone(decoded.audio.channelData[0]!, 44100, 440, 16384).peakHz - 440)).toBeLessThan(
       4,

@@ -65,6 +65,21 @@ describe("WAV round trip is bit-identical", () => {
     expect([...audio.channelData[1]!]).toEqual([-1, -1 / 8388608]);
   });
 
+  it("reads streamed WAVs (RIFF and data sizes left at 0xFFFFFFFF) and a missing final pad byte", () => {
+    const input = wavBytes({ depth: "16", sampleRate: 8000, channels: 1, interleaved: [100, -200, 300] });
+    const streamed = input.slice();
+    const view = new DataView(streamed.buffer);
+    view.setUint32(4, 0xffffffff, true);
+    view.setUint32(40, 0xffffffff, true);
+    const { audio } = parseWav(streamed, "s.wav");
+    expect([...audio.channelData[0]!].map((x) => x * 32768)).toEqual([100, -200, 300]);
+    const odd = wavBytes({ depth: "24", sampleRate: 8000, channels: 1, interleaved: [1, 2, 3] });
+    expect(odd.length % 2).toBe(0);
+    const unpadded = parseWav(odd.subarray(0, odd.length - 1), "p.wav");
+    expect([...unpadded.audio.channelData[0]!].map((x) => x * 8388608)).toEqual([1, 2, 3]);
+    expect(() => parseWav(odd.subarray(0, odd.length - 2), "t.wav")).toThrow(/truncated/);
+  });
+
   it("saturates integer export and counts the clipped samples; float export keeps values beyond ±1", () => {
     const audio = {
       sampleRate: 48000,
