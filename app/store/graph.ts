@@ -34,6 +34,8 @@ const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 10_000;
 const DEFAULT_MAX_DEPTH = 100_000;
 const LOCK_WAIT_MS = 10_000;
+/** How long the file lock is kept after a call takes it, so a burst of calls pays one lock round trip. */
+const LOCK_HOLD_MS = 25;
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -211,6 +213,9 @@ export class SqliteArtifactGraph implements ArtifactGraph {
   readonly #objectExists: GraphOptions["objectExists"];
   readonly #lockWaitMs: number;
   readonly #statements = new Map<string, Statement>();
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Open graphs of this process: a busy wait is synchronous, so it releases their held locks itself. */
+  static readonly #openGraphs = new Set<SqliteArtifactGraph>();
 
   private constructor(path: string, db: Database, options: GraphOptions) {
     this.path = path;
@@ -230,9 +235,12 @@ export class SqliteArtifactGraph implements ArtifactGraph {
       throw SqliteArtifactGraph.#openError(path, error);
     }
     const graph = new SqliteArtifactGraph(path, db, options);
+    SqliteArtifactGraph.#openGraphs.add(graph);
     try {
       graph.#prepareSchema(existed);
     } catch (error) {
+      SqliteArtifactGraph.#openGraphs.delete(graph);
+      if (graph.#holdTimer !== undefined) clearTimeout(graph.#holdTimer);
       db.close();
       throw error instanceof StoreError ? error : SqliteArtifactGraph.#openError(path, error);
     }
@@ -295,13 +303,45 @@ export class SqliteArtifactGraph implements ArtifactGraph {
     }
   }
 
+  /**
+   * Keeps the file lock for LOCK_HOLD_MS once a call takes it (SQLite's exclusive locking mode), then lets it go
+   * so other processes (the CLI beside the app) get their turn: without this every statement would create and
+   * remove the lock folder.
+   */
+  #hold(): void {
+    if (this.#holdTimer !== undefined || !this.#db.isOpen) return;
+    this.#db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    this.#holdTimer = setTimeout(() => this.#releaseLock(), LOCK_HOLD_MS);
+    this.#holdTimer.unref();
+  }
+
+  #releaseLock(): void {
+    if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+    if (!this.#db.isOpen) return;
+    if (this.#db.inTransaction) {
+      this.#hold();
+      return;
+    }
+    try {
+      this.#db.exec("PRAGMA locking_mode = NORMAL");
+      this.#withStatement("SELECT 1 FROM meta LIMIT 1", (statement) => statement.all());
+    } catch {
+      // releasing is best effort: the next statement in normal mode lets the lock go as well
+    }
+  }
+
   #retry<T>(fn: () => T): T {
+    this.#hold();
     const deadline = Date.now() + this.#lockWaitMs;
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
       try {
         return fn();
       } catch (error) {
         if (isBusy(error)) {
+          for (const other of SqliteArtifactGraph.#openGraphs) {
+            if (other !== this && other.#holdTimer !== undefined) other.#releaseLock();
+          }
           if (Date.now() > deadline) throw SqliteArtifactGraph.#lockedError(this.path, this.#lockWaitMs);
           sleepSync(wait);
           continue;
@@ -313,6 +353,7 @@ export class SqliteArtifactGraph implements ArtifactGraph {
   }
 
   #transaction<T>(fn: () => T): T {
+    this.#hold();
     this.#retry(() => this.#db.exec("BEGIN IMMEDIATE"));
     try {
       const result = fn();
@@ -328,6 +369,7 @@ export class SqliteArtifactGraph implements ArtifactGraph {
   /** One read snapshot (one lock round trip) for several statements; joins an open transaction. */
   #read<T>(fn: () => T): T {
     if (this.#db.inTransaction) return fn();
+    this.#hold();
     this.#db.exec("BEGIN");
     try {
       return fn();
@@ -746,6 +788,9 @@ export class SqliteArtifactGraph implements ArtifactGraph {
   }
 
   async close(): Promise<void> {
+    SqliteArtifactGraph.#openGraphs.delete(this);
+    if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
     for (const statement of this.#statements.values()) {
       try {
         statement.finalize();

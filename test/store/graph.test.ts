@@ -9,7 +9,7 @@ import {
   type SqliteArtifactGraph,
   StoreError,
 } from "../../app/store/index";
-import { tempDir } from "./helpers";
+import { runTs, tempDir } from "./helpers";
 
 let dir: { path: string; remove: () => Promise<void> };
 let library: Library;
@@ -256,6 +256,41 @@ describe("artifact graph", () => {
   });
 });
 
+describe("several graphs on one file", () => {
+  it("two graphs of one process take turns (a busy wait releases the other's held lock)", async () => {
+    const a = await abc("shared");
+    const second = await openArtifactGraph(dir.path, { lockWaitMs: 2000 });
+    try {
+      for (let i = 0; i < 20; i++) {
+        await graph.annotate(a.id, { message: `from first ${i}`, source: "first" });
+        await second.annotate(a.id, { message: `from second ${i}`, source: "second" });
+      }
+      expect(await second.annotations(a.id)).toHaveLength(40);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("in several processes interleave their transactions without losing or duplicating variation indexes", async () => {
+    const writers = 3;
+    const count = 60;
+    const results = await Promise.all(
+      Array.from({ length: writers }, (_, i) =>
+        runTs("graph-writer.ts", [dir.path, String(i), String(count)]),
+      ),
+    );
+    for (const result of results) {
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+    }
+    const ids = results.flatMap((result) => JSON.parse(result.stdout) as string[]);
+    const set = await graph.variationSet("vs_shared");
+    expect(set.map((a) => a.id).sort()).toEqual([...ids].sort());
+    expect(set.map((a) => a.variationIndex)).toEqual(Array.from({ length: writers * count }, (_, i) => i));
+    expect(await graph.checkIntegrity()).toEqual([]);
+  }, 90_000);
+});
+
 describe("graph file problems", () => {
   it("refuses a file that is not SQLite, without touching it", async () => {
     const root = join(dir.path, "corrupt");
@@ -283,6 +318,7 @@ describe("graph file problems", () => {
   it("reports a graph left locked by a crashed process, naming the lock folder", async () => {
     const a = await abc("locked");
     const other = await openArtifactGraph(dir.path, { lockWaitMs: 300 });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // this process's graphs let their locks go
     await mkdir(`${graph.path}.lock`);
     await expect(openArtifactGraph(dir.path, { lockWaitMs: 200 })).rejects.toThrow(
       /stayed locked for 0.2 s.*remove that folder/,
