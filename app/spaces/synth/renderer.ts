@@ -91,6 +91,8 @@ class ChannelRenderer {
   /** Frames of the last block not yet handed out: [#pendingStart, #pendingEnd) of #blockLeft/#blockRight. */
   #pendingStart = 0;
   #pendingEnd = 0;
+  /** The last processed block had no voice and no event has come since: blocks are silence, skip the synth. */
+  #quiet = false;
 
   constructor(stem: ChannelStem, soundfont: LoadedSoundFont, sampleRate: number, effects: boolean) {
     this.channel = stem.channel;
@@ -117,6 +119,7 @@ class ChannelRenderer {
     this.#blockFrame = 0;
     this.#pendingStart = 0;
     this.#pendingEnd = 0;
+    this.#quiet = false;
   }
 
   /** Applies the events due at the block start; returns where the block ends (grid line or next event). */
@@ -131,6 +134,7 @@ class ChannelRenderer {
       else if (next.kind === EVENT_CONTROL) synth.controllerChange(channel, next.a as MIDIController, next.b);
       else if (next.kind === EVENT_PROGRAM) synth.programChange(channel, next.a);
       this.#nextEvent += 1;
+      this.#quiet = false;
       next = events[this.#nextEvent];
     }
     const end = (Math.floor(this.#blockFrame / BLOCK_FRAMES) + 1) * BLOCK_FRAMES;
@@ -142,8 +146,10 @@ class ChannelRenderer {
     const frames = end - this.#blockFrame;
     left.fill(0, at, at + frames);
     right.fill(0, at, at + frames);
-    this.#synth.process(left, right, at, frames);
     this.#blockFrame = end;
+    if (this.#quiet) return;
+    this.#synth.process(left, right, at, frames);
+    this.#quiet = !this.#effects && this.#synth.voiceCount === 0;
   }
 
   /** Writes the next `frames` frames to left/right from `offset` (overwriting). */

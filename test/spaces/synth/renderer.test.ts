@@ -223,3 +223,34 @@ describe("voices", () => {
     expect(worst).toBeLessThan(1e-5);
   });
 });
+
+describe("silence", () => {
+  it("renders a note after a long silence as the same note at the start, shifted", () => {
+    const at = (startTick: number) => ({
+      ppq: 480,
+      tempos: [{ tick: 0, bpm: 120 }],
+      meters: [],
+      tracks: [
+        {
+          name: "piano",
+          channel: 0,
+          program: 0,
+          controlChanges: [],
+          notes: [{ pitch: 64, velocity: 100, startTick, durationTicks: 480 }],
+        },
+      ],
+      durationTicks: startTick + 480,
+    });
+    // 10 s at 120 bpm, ppq 480 = 9600 ticks = 480000 frames, a whole number of 128-frame blocks.
+    const early = createMidiRenderer({ sequence: at(0), soundfont: sf2, sampleRate: RATE }).render(RATE);
+    const late = createMidiRenderer({ sequence: at(9600), soundfont: sf2, sampleRate: RATE }).render(
+      11 * RATE,
+    );
+    expect(peak(late, 0, 20 * RATE)).toBe(0);
+    expect(peak(early)).toBeGreaterThan(0.05);
+    let worst = 0;
+    for (let i = 0; i < early.length; i++)
+      worst = Math.max(worst, Math.abs(early[i]! - late[20 * RATE + i]!));
+    expect(worst).toBeLessThan(1e-5);
+  });
+});
