@@ -71,6 +71,8 @@ describe("import pipeline", () => {
     expect(new TextDecoder().decode(await library.store.get(summary.hash))).toBe(readFileSync(path, "utf8"));
     const stored = importMidi(await library.store.get(midi!.hash), "p.mid").sequence;
     expect(stored.tracks[0]!.notes).toHaveLength(29);
+    const fromAbc = await exportArtifact(library, summary.id, { format: "mid" });
+    expect(Buffer.from(fromAbc.bytes).equals(Buffer.from(await library.store.get(midi!.hash)))).toBe(true);
   });
 
   it("stores the original audio once, records the decode parameters and derives the project-rate form", async () => {
