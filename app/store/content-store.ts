@@ -152,39 +152,51 @@ export class LocalContentStore implements ContentStore {
       }
       throw error;
     });
-    const temp = await this.#tempFile();
     try {
-      const hasher = new StreamingHash();
-      const target = await open(temp, "wx", 0o444);
-      let hash: ContentHash;
-      try {
-        const buffer = Buffer.allocUnsafe(STREAM_CHUNK_BYTES);
-        for (;;) {
-          const { bytesRead } = await source.read(buffer, 0, buffer.byteLength, null);
-          if (bytesRead === 0) break;
-          const chunk = buffer.subarray(0, bytesRead);
-          hasher.update(chunk);
-          let written = 0;
-          while (written < bytesRead) {
-            written += (await target.write(chunk, written, bytesRead - written)).bytesWritten;
-          }
-        }
-        hash = hasher.digest();
-        // Flush to disk only when the copy will become the object: known content costs one read pass.
-        if (await this.#refresh(hash)) {
-          await target.close();
-          await unlink(temp);
-          return hash;
-        }
-        await target.sync();
-      } finally {
-        await target.close().catch(() => undefined);
+      const buffer = Buffer.allocUnsafe(STREAM_CHUNK_BYTES);
+      // Pass 1 hashes only: content already stored (a re-import) costs one read and no write.
+      const first = new StreamingHash();
+      for (let position = 0; ; ) {
+        const { bytesRead } = await source.read(buffer, 0, buffer.byteLength, position);
+        if (bytesRead === 0) break;
+        first.update(buffer.subarray(0, bytesRead));
+        position += bytesRead;
       }
-      await this.#publish(temp, hash);
+      const hash = first.digest();
+      if (await this.#refresh(hash)) return hash;
+      // Pass 2 copies and hashes again, so a file changed in between is caught rather than stored misnamed.
+      const temp = await this.#tempFile();
+      try {
+        const second = new StreamingHash();
+        const target = await open(temp, "wx", 0o444);
+        try {
+          for (let position = 0; ; ) {
+            const { bytesRead } = await source.read(buffer, 0, buffer.byteLength, position);
+            if (bytesRead === 0) break;
+            const chunk = buffer.subarray(0, bytesRead);
+            second.update(chunk);
+            let written = 0;
+            while (written < bytesRead) {
+              written += (await target.write(chunk, written, bytesRead - written)).bytesWritten;
+            }
+            position += bytesRead;
+          }
+          await target.sync();
+        } finally {
+          await target.close();
+        }
+        if (second.digest() !== hash) {
+          throw new StoreError(
+            "bad-hash",
+            `${path} changed while it was being stored (it hashed differently on two reads). Wait until nothing writes to it, then import it again.`,
+          );
+        }
+        await this.#publish(temp, hash);
+      } catch (error) {
+        await unlink(temp).catch(() => undefined);
+        throw error;
+      }
       return hash;
-    } catch (error) {
-      await unlink(temp).catch(() => undefined);
-      throw error;
     } finally {
       await source.close();
     }

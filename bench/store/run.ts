@@ -7,7 +7,13 @@ import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { hashBytes, type NewArtifact, openLibrary, StreamingHash } from "../../app/store/index";
+import {
+  hashBytes,
+  type NewArtifact,
+  openLibrary,
+  runGraphQuery,
+  StreamingHash,
+} from "../../app/store/index";
 
 const { values } = parseArgs({
   options: {
@@ -275,8 +281,25 @@ async function benchGraph(work: string): Promise<void> {
     }),
   );
   record(group, "tag + space + time window", `${combined.ms.toFixed(2)} ms`, `${combined.value.length} rows`);
-  const get = await best(5, () => library.graph.get("a54321"));
-  record(group, "get by id", `${get.ms.toFixed(2)} ms`, "(one statement: lock round trip + query)");
+  const gets = await best(3, async () => {
+    for (let i = 0; i < 1000; i++) await library.graph.get(`a${(i * 97) % ARTIFACTS}`);
+  });
+  record(group, "get by id, 1,000 in a row", `${(gets.ms / 1000).toFixed(3)} ms each`);
+  const nested = await best(3, () =>
+    runGraphQuery(
+      library.graph,
+      `{ artifacts(tag: "tag7", limit: 50) { id tags parents { id space } parentEdges { tool { name params } } } }`,
+    ),
+  );
+  if (nested.value.errors !== undefined) throw new Error(nested.value.errors.join("; "));
+  record(group, "GraphQL: 50 tagged artifacts with parents and edges", `${nested.ms.toFixed(1)} ms`);
+  const gqlLineage = await best(3, () =>
+    runGraphQuery(
+      library.graph,
+      `{ artifact(id: "a${ARTIFACTS - 1}") { lineage { depth artifact { id } } } }`,
+    ),
+  );
+  record(group, "GraphQL: lineage of the newest artifact", `${gqlLineage.ms.toFixed(1)} ms`);
 
   // Peer: the origin system's persistence, the whole graph as one JSON file, loaded and filtered in memory.
   const jsonPath = join(work, "artifacts.json");
