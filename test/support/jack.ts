@@ -34,6 +34,21 @@ export interface JackServer {
 
 let serial = 0;
 
+// Servers this process started and has not stopped: killed when the process exits, so a test worker torn down
+// before its afterAll ran never leaves a jackd behind (JACK allows only a few servers per machine).
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function trackServer(child: ChildProcess): void {
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once("exit", () => {
+      for (const c of live) c.kill("SIGKILL");
+    });
+  }
+}
+
 const INSTALL_HINT =
   "JACK is needed for the audio tests: install Debian's jackd2 (scripts/setup.sh does it: " +
   "`echo 'jackd2 jackd/tweak_rt_limits boolean false' | debconf-set-selections && apt-get install jackd2`).";
@@ -110,8 +125,24 @@ export async function waitFor(
   }
 }
 
-/** Starts `jackd -n NAME -d dummy` and resolves once `jack_lsp -s NAME` answers. */
+/**
+ * Starts `jackd -n NAME -d dummy` and resolves once `jack_lsp -s NAME` answers. When JACK says too many servers
+ * are active (other test files hold theirs), retries for up to 60 s.
+ */
 export async function startJack(options: JackOptions = {}): Promise<JackServer> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await startJackOnce(options);
+    } catch (error) {
+      const busy = error instanceof Error && error.message.includes("Too many servers already active");
+      if (!busy || Date.now() > deadline) throw error;
+      await sleep(250 + Math.random() * 500);
+    }
+  }
+}
+
+async function startJackOnce(options: JackOptions): Promise<JackServer> {
   serial += 1;
   const name = options.name ?? `lc-test-${process.pid}-${serial}`;
   const sampleRate = options.sampleRate ?? 48_000;
@@ -145,6 +176,7 @@ export async function startJack(options: JackOptions = {}): Promise<JackServer> 
   child.on("error", (error) => {
     spawnError = error;
   });
+  trackServer(child);
   child.stdout?.on("data", (chunk: Buffer) => {
     output += chunk.toString();
   });
