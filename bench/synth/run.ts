@@ -104,7 +104,8 @@ const CANDIDATES: Candidate[] = [
   {
     name: "bounceMidi in-process (2 workers, incl. worker start + SoundFont load)",
     effects: false,
-    run: (soundfont) => timeInProcess(() => bounceMidi({ sequence, soundfontPath: soundfont, sampleRate: RATE })),
+    run: (soundfont) =>
+      timeInProcess(() => bounceMidi({ sequence, soundfontPath: soundfont, sampleRate: RATE })),
   },
   {
     name: "bounceMidiSerial in-process (1 thread, incl. SoundFont load)",
@@ -143,7 +144,9 @@ async function main(): Promise<void> {
         timings.set(key, [...(timings.get(key) ?? []), timing]);
         if (round === 0 && existsSync(out)) levels.set(key, rms(out));
         rmSync(out, { force: true });
-        process.stderr.write(`round ${round + 1}/${rounds} ${soundfont} ${candidate.name}: ${timing.wallMs.toFixed(0)} ms\n`);
+        process.stderr.write(
+          `round ${round + 1}/${rounds} ${soundfont} ${candidate.name}: ${timing.wallMs.toFixed(0)} ms\n`,
+        );
       }
     }
   }
