@@ -479,7 +479,7 @@ function parseTune(source: string): AbcTune {
       continue;
     }
     const content = stripComment(text);
-    const field = /^([A-Za-z+]):(.*)$/.exec(content);
+    const field = /^([A-Zmrsw+]):(.*)$/.exec(content);
     if (field) {
       applyField(field[1]!, field[2]!.trim(), number, 3);
       continue;

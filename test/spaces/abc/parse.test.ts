@@ -206,6 +206,10 @@ describe("ABC repeats and voices", () => {
     expect(t.sequence.tempos).toEqual([{ tick: 0, bpm: 100 }]);
   });
 
+  it("reads a body line starting with a lower-case note and a repeat as music, not as a field", () => {
+    expect(pitchesOf(tune("|: C D\nd:|\nw: some lyrics\nE").sequence)).toEqual([60, 62, 74, 60, 62, 74, 64]);
+  });
+
   it("reads only the first tune of a file with several and counts them", () => {
     const t = abc("X:1\nT:One\nK:C\nC D\n\nX:2\nT:Two\nK:C\nE F\n");
     expect(t.tunesInFile).toBe(2);
