@@ -96,6 +96,14 @@ describe("lcanvas store commands", () => {
     const bad = await runCli(["query", "{ artifacts { nope } }", "--store", root]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/Cannot query field "nope" on type "Artifact"/);
+    const corruptRoot = join(dir.path, "corrupt");
+    await mkdir(corruptRoot, { recursive: true });
+    await writeFile(join(corruptRoot, "graph.sqlite"), "not a database at all\n".repeat(100));
+    const corrupt = await runCli(["query", "{ artifactCount }", "--store", corruptRoot]);
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.stderr).toMatch(
+      /lcanvas query: the artifact graph .*graph\.sqlite cannot be read .*move it aside/,
+    );
     const missing = await runCli(["query", "{ artifactCount }", "--store", join(dir.path, "absent")]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no library at .*absent.*--store DIR/);
