@@ -25,7 +25,7 @@ function lcanvas(...args: string[]) {
   };
 }
 
-describe("lcanvas import / export", () => {
+describe("lcanvas import / export", { timeout: 90_000 }, () => {
   const wav = wavBytes({
     depth: "24",
     sampleRate: 44100,

@@ -122,7 +122,7 @@ const abcTokens = [
   "&",
 ];
 
-describe("fuzzing the importers with seeded mutations", () => {
+describe("fuzzing the importers with seeded mutations", { timeout: 120_000 }, () => {
   it(`MIDI: ${INPUTS_PER_FORMAT} mutated files, only EncodingError escapes, none hangs`, async () => {
     const report = await fuzz(midiSeeds, INPUTS_PER_FORMAT, 1, (b) => importMidi(b, "fuzz.mid"));
     expect(report.accepted + report.rejected).toBe(INPUTS_PER_FORMAT);
