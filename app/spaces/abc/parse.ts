@@ -741,7 +741,20 @@ function parseTune(source: string): AbcTune {
   return buildSequence({ fields, title, voices: played, headerTempo, headerMeter, tunesInFile });
 }
 
-/** Follows repeats and endings: the items in playing order. */
+/** Whether an ending numbered above `pass` follows before the next start of a repeat. */
+function laterEnding(items: readonly Item[], from: number, pass: number): boolean {
+  for (let j = from; j < items.length; j++) {
+    const item = items[j]!;
+    if (item.kind === "bar" && item.startRepeat) return false;
+    if (item.kind === "ending" && item.numbers.some((n) => n > pass)) return true;
+  }
+  return false;
+}
+
+/**
+ * Follows repeats and endings: the items in playing order. A :| inside the last ending of a section (no later
+ * ending follows) does not repeat again: it closes the section, so `[2 ... ::` starts the next one.
+ */
 function expandRepeats(items: readonly Item[]): Item[] {
   const out: Item[] = [];
   const taken = new Set<number>();
@@ -753,7 +766,7 @@ function expandRepeats(items: readonly Item[]): Item[] {
     const item = items[i]!;
     if (item.kind === "bar") {
       const next = items[i + 1];
-      if (item.endRepeat && !taken.has(i)) {
+      if (item.endRepeat && !taken.has(i) && (!inEndings || laterEnding(items, i + 1, pass))) {
         taken.add(i);
         pass += 1;
         inEndings = false;

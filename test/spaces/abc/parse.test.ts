@@ -180,6 +180,7 @@ describe("ABC repeats and voices", () => {
     expect(pitchesOf(tune("|: C |1 D :|2 E :|3 F |]").sequence)).toEqual([60, 62, 60, 64, 60, 65]);
     expect(pitchesOf(tune("|: C :: D :| E").sequence)).toEqual([60, 60, 62, 62, 64]);
     expect(pitchesOf(tune("|: C :| |: D |1 E :|2 F |").sequence)).toEqual([60, 60, 62, 64, 62, 65]);
+    expect(pitchesOf(tune("|: C [1 D :| [2 E :: F :| G").sequence)).toEqual([60, 62, 60, 64, 65, 65, 67]);
   });
 
   it("makes one track per voice with names, programs, its own clock and inline meter changes", () => {
