@@ -190,7 +190,7 @@ export async function importBytes(
     ...(decoded.wav ? { sampleFormat: decoded.wav.sampleFormat } : {}),
     projectRate,
   };
-  // The project-rate form is derived on demand (loadAudio); resampling costs ~9x realtime per channel.
+  // The project-rate form is derived on demand (loadAudio); best-quality resampling runs at ~10x realtime for stereo.
   const derivedAudio = options.storeDecoded ? await resample(decoded.audio, projectRate) : null;
   const derivedWav = derivedAudio ? writeWav(derivedAudio, "32f").bytes : null;
   const hash = await library.store.put(bytes);
