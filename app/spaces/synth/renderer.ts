@@ -52,9 +52,13 @@ export interface MidiRenderer {
   renderStems(frames: number): StemFrames[];
   /** Moves to `frame`; the next render equals what a render from 0 would give there. */
   seek(frame: number): void;
+  /** Per channel, the frames a seek can restart from (found so far while rendering; 0 always). */
+  checkpoints(): Array<{ readonly channel: number; readonly frames: readonly number[] }>;
 }
 
 const SYNTH_DEFAULTS = { maxBufferSize: BLOCK_FRAMES, eventsEnabled: false, initialTime: 0 } as const;
+/** Least time between two checkpoints of a channel (fresh synthesizer after a silence; see docs/synth.md). */
+export const CHECKPOINT_SPACING_SECONDS = 2;
 /** Voices a synthesizer starts with; it adds more when needed and never steals (see docs/synth.md). */
 const INITIAL_VOICES = 16;
 
@@ -93,6 +97,12 @@ class ChannelRenderer {
   #pendingEnd = 0;
   /** The last processed block had no voice and no event has come since: blocks are silence, skip the synth. */
   #quiet = false;
+  /** Frames where the synthesizer was replaced by a fresh one (ascending; 0 first) and the event index there. */
+  readonly #checkpoints: Array<{ readonly frame: number; readonly eventIndex: number }> = [
+    { frame: 0, eventIndex: 0 },
+  ];
+  readonly #checkpointSpacingFrames: number;
+  #lastCheckpointFrame = 0;
 
   constructor(stem: ChannelStem, soundfont: LoadedSoundFont, sampleRate: number, effects: boolean) {
     this.channel = stem.channel;
@@ -100,6 +110,7 @@ class ChannelRenderer {
     this.#soundfont = soundfont;
     this.#sampleRate = sampleRate;
     this.#effects = effects;
+    this.#checkpointSpacingFrames = Math.round(CHECKPOINT_SPACING_SECONDS * sampleRate);
     this.#synth = this.#createSynth();
   }
 
@@ -113,21 +124,57 @@ class ChannelRenderer {
     return this.#blockFrame - (this.#pendingEnd - this.#pendingStart);
   }
 
-  restart(): void {
-    this.#synth = this.#createSynth();
-    this.#nextEvent = 0;
-    this.#blockFrame = 0;
+  get checkpointFrames(): number[] {
+    return this.#checkpoints.map((checkpoint) => checkpoint.frame);
+  }
+
+  /** A fresh synthesizer at `frame` holding the program and controllers of the events before `eventIndex`. */
+  #resetAt(frame: number, eventIndex: number): void {
+    const synth = this.#createSynth();
+    const events = this.#stem.events;
+    for (let i = 0; i < eventIndex; i++) {
+      const event = events[i]!;
+      if (event.kind === EVENT_CONTROL)
+        synth.controllerChange(this.channel, event.a as MIDIController, event.b);
+      else if (event.kind === EVENT_PROGRAM) synth.programChange(this.channel, event.a);
+    }
+    this.#synth = synth;
+    this.#nextEvent = eventIndex;
+    this.#blockFrame = frame;
     this.#pendingStart = 0;
     this.#pendingEnd = 0;
     this.#quiet = false;
+    this.#lastCheckpointFrame = frame;
+  }
+
+  /** Moves to `frame` through the latest checkpoint at or before it, unless rendering forward is shorter. */
+  seek(frame: number): void {
+    let checkpoint = this.#checkpoints[0]!;
+    for (const candidate of this.#checkpoints) if (candidate.frame <= frame) checkpoint = candidate;
+    const position = this.positionFrame;
+    if (!(position <= frame && position >= checkpoint.frame))
+      this.#resetAt(checkpoint.frame, checkpoint.eventIndex);
+    this.skip(frame - this.positionFrame);
   }
 
   /** Applies the events due at the block start; returns where the block ends (grid line or next event). */
   #startBlock(): number {
     const events = this.#stem.events;
-    const synth = this.#synth;
     const channel = this.channel;
     let next = events[this.#nextEvent];
+    if (
+      this.#quiet &&
+      next !== undefined &&
+      next.frame <= this.#blockFrame &&
+      this.#blockFrame - this.#lastCheckpointFrame >= this.#checkpointSpacingFrames
+    ) {
+      // Silence, then new events: start from a canonical state, which a seek can restore bit for bit.
+      if (this.#blockFrame > this.#checkpoints.at(-1)!.frame) {
+        this.#checkpoints.push({ frame: this.#blockFrame, eventIndex: this.#nextEvent });
+      }
+      this.#resetAt(this.#blockFrame, this.#nextEvent);
+    }
+    const synth = this.#synth;
     while (next !== undefined && next.frame <= this.#blockFrame) {
       if (next.kind === EVENT_NOTE_ON) synth.noteOn(channel, next.a, next.b);
       else if (next.kind === EVENT_NOTE_OFF) synth.noteOff(channel, next.a);
@@ -251,12 +298,11 @@ export function createMidiRenderer(options: MidiRendererOptions): MidiRenderer {
     },
     renderStems,
     render: (frames) => mixStems(renderStems(frames), frames),
+    checkpoints: () =>
+      renderers.map((renderer) => ({ channel: renderer.channel, frames: renderer.checkpointFrames })),
     seek(frame) {
       checkFrames(frame, "seek position");
-      for (const renderer of renderers) {
-        if (frame < renderer.positionFrame) renderer.restart();
-        renderer.skip(frame - renderer.positionFrame);
-      }
+      for (const renderer of renderers) renderer.seek(frame);
       positionFrame = frame;
     },
   };

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import type { MidiSequence } from "../../../app/spaces/midi/sequence";
 import { MidiSequenceError, TempoMap } from "../../../app/spaces/synth/events";
 import { createMidiRenderer, renderSequence } from "../../../app/spaces/synth/renderer";
 import { type LoadedSoundFont, loadSoundFont } from "../../../app/spaces/synth/soundbank";
@@ -252,5 +253,74 @@ describe("silence", () => {
     for (let i = 0; i < early.length; i++)
       worst = Math.max(worst, Math.abs(early[i]! - late[20 * RATE + i]!));
     expect(worst).toBeLessThan(1e-5);
+  });
+});
+
+describe("checkpoints", () => {
+  /** Two channels, a 0.5 s note every 3 s for 30 s, with volume and pan changes in the silences. */
+  function sparse(): MidiSequence {
+    const ppq = 480;
+    const notes = (pitch: number) =>
+      Array.from({ length: 10 }, (_, i) => ({
+        pitch: pitch + (i % 3),
+        velocity: 100,
+        startTick: i * 6 * ppq,
+        durationTicks: ppq,
+      }));
+    const changes = Array.from({ length: 10 }, (_, i) => ({
+      tick: i * 6 * ppq + 4 * ppq,
+      controller: 7,
+      value: 60 + i * 6,
+    }));
+    return {
+      ppq,
+      tempos: [{ tick: 0, bpm: 120 }],
+      meters: [],
+      tracks: [
+        { name: "piano", channel: 0, program: 0, notes: notes(60), controlChanges: changes },
+        {
+          name: "bass",
+          channel: 1,
+          program: 33,
+          notes: notes(40),
+          controlChanges: [{ tick: 9 * ppq, controller: 10, value: 20 }],
+        },
+      ],
+      durationTicks: 60 * ppq,
+    };
+  }
+
+  it("are found after silences and restore the exact state on seek", () => {
+    const total = 32 * RATE;
+    const whole = createMidiRenderer({ sequence: sparse(), soundfont: sf2, sampleRate: RATE });
+    const reference = whole.render(total);
+    const found = whole.checkpoints();
+    expect(found.map((c) => c.channel)).toEqual([0, 1]);
+    for (const { frames } of found) {
+      expect(frames[0]).toBe(0);
+      expect(frames.length).toBeGreaterThanOrEqual(8);
+      // Events (notes every 3 s, controller changes) fall on whole half seconds; checkpoints sit on events.
+      for (const frame of frames.slice(1)) expect(frame % (RATE / 2)).toBe(0);
+      expect(frames.at(-1)!).toBeGreaterThanOrEqual(26 * RATE);
+    }
+    const renderer = createMidiRenderer({ sequence: sparse(), soundfont: sf2, sampleRate: RATE });
+    renderer.render(28 * RATE);
+    for (const frame of [13 * RATE + 77, 3 * RATE, 9 * RATE - 1, 27 * RATE, 1000, 21 * RATE + 5]) {
+      renderer.seek(frame);
+      const span = renderer.render(2 * RATE + 333);
+      expect(countDifferences(span, reference.subarray(frame * 2, (frame + 2 * RATE + 333) * 2))).toBe(0);
+    }
+    // Controllers set before a checkpoint still hold after it: the bass, panned left at 4.5 s, stays left at 9 s.
+    const bass = createMidiRenderer({ sequence: sparse(), soundfont: sf2, sampleRate: RATE, channels: [1] });
+    expect(bass.render(12 * RATE).length).toBe(24 * RATE);
+    expect(bass.checkpoints()[0]!.frames).toContain(9 * RATE);
+    bass.seek(9 * RATE);
+    const [stem] = bass.renderStems(RATE / 2);
+    const energy = (samples: Float32Array) => samples.reduce((sum, x) => sum + x * x, 0);
+    expect(energy(stem!.left)).toBeGreaterThan(3 * energy(stem!.right));
+    // A renderer that never rendered finds the checkpoints on its way and gives the same bits.
+    const fresh = createMidiRenderer({ sequence: sparse(), soundfont: sf2, sampleRate: RATE });
+    fresh.seek(25 * RATE);
+    expect(countDifferences(fresh.render(RATE), reference.subarray(50 * RATE, 52 * RATE))).toBe(0);
   });
 });
