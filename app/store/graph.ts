@@ -2,7 +2,7 @@
 // annotations, in one SQLite file (`<root>/graph.sqlite`) through node-sqlite3-wasm (same build in Node and in
 // Electron's main process). Owns the schema and every query. Callers: app/store/index.ts factories only.
 import { randomBytes } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, rmdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { SQLiteValue, Database as SqliteDatabase } from "node-sqlite3-wasm";
@@ -200,6 +200,29 @@ function clampDepth(maxDepth: number | undefined): number {
   return maxDepth;
 }
 
+/**
+ * Removes the SQLite lock folder a crashed process left beside the graph, if it is older than `olderThanMs`
+ * (live holders renew it every burst, at most a few seconds apart). Returns whether it removed one. Meant for a
+ * single-instance caller at start-up, or a user told so by a "graph-locked" error (`lcanvas store unlock`).
+ */
+export function removeStaleGraphLock(root: string, olderThanMs = 30_000): boolean {
+  const lock = `${join(root, GRAPH_FILE)}.lock`;
+  let ageMs: number;
+  try {
+    ageMs = Date.now() - statSync(lock).mtimeMs;
+  } catch {
+    return false;
+  }
+  if (ageMs < olderThanMs) {
+    throw new StoreError(
+      "graph-locked",
+      `the graph lock ${lock} is only ${(ageMs / 1000).toFixed(1)} s old, so a process may still be using the library. Close other Latent Canvas processes and retry.`,
+    );
+  }
+  rmdirSync(lock);
+  return true;
+}
+
 export interface GraphOptions {
   /** When given, `add` refuses artifacts whose bytes are not in this store (library mode). */
   readonly objectExists?: (hash: ContentHash) => Promise<boolean>;
@@ -259,7 +282,7 @@ export class SqliteArtifactGraph implements ArtifactGraph {
   static #lockedError(path: string, waitedMs: number): StoreError {
     return new StoreError(
       "graph-locked",
-      `the artifact graph ${path} stayed locked for ${waitedMs / 1000} s. Close other Latent Canvas processes using this library; if none is running, a crashed one left the lock folder ${path}.lock behind: remove that folder and retry.`,
+      `the artifact graph ${path} stayed locked for ${waitedMs / 1000} s. Close other Latent Canvas processes using this library; if none is running, a crashed one left the lock folder ${path}.lock behind: run "lcanvas store unlock" (or remove that folder) and retry.`,
     );
   }
 

@@ -25,7 +25,7 @@ export {
   scanProjectDir,
   writeRootFile,
 } from "./gc";
-export { GRAPH_FILE, type GraphOptions, SqliteArtifactGraph } from "./graph";
+export { GRAPH_FILE, type GraphOptions, removeStaleGraphLock, SqliteArtifactGraph } from "./graph";
 export { GRAPH_SCHEMA_SDL, type GraphQueryResult, runGraphQuery } from "./graphql";
 export { hashBytes, isContentHash, StreamingHash } from "./hash";
 export type * from "./types";

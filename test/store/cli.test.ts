@@ -151,6 +151,11 @@ describe("lcanvas store commands", () => {
     expect(await after.store.has(projectOnly)).toBe(true);
     expect(await after.store.has(source.hash)).toBe(true);
     await after.close();
+    await mkdir(join(root, "graph.sqlite.lock"));
+    await utimes(join(root, "graph.sqlite.lock"), old, old);
+    const unlocked = await runCli(["store", "unlock", "--store", root]);
+    expect(unlocked.code).toBe(0);
+    expect(JSON.parse(unlocked.stdout)).toEqual({ removed: true });
     const bad = await runCli(["store", "gc", "--grace-seconds", "soon", "--store", root]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--grace-seconds must be a whole number/);

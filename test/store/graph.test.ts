@@ -1,4 +1,4 @@
-import { mkdir, rmdir, writeFile } from "node:fs/promises";
+import { mkdir, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -6,6 +6,7 @@ import {
   type Library,
   openArtifactGraph,
   openLibrary,
+  removeStaleGraphLock,
   type SqliteArtifactGraph,
   StoreError,
 } from "../../app/store/index";
@@ -324,7 +325,11 @@ describe("graph file problems", () => {
       /stayed locked for 0.2 s.*remove that folder/,
     );
     await expect(other.get(a.id)).rejects.toThrow(/graph\.sqlite\.lock behind/);
-    await rmdir(`${graph.path}.lock`);
+    expect(() => removeStaleGraphLock(dir.path)).toThrow(/only 0\.\d s old/);
+    const old = new Date(Date.now() - 120_000);
+    await utimes(`${graph.path}.lock`, old, old);
+    expect(removeStaleGraphLock(dir.path)).toBe(true);
+    expect(removeStaleGraphLock(dir.path)).toBe(false);
     expect((await other.get(a.id))?.id).toBe(a.id);
     await other.close();
   });

@@ -9,6 +9,7 @@ import {
   isContentHash,
   type Library,
   openLibrary,
+  removeStaleGraphLock,
   runGraphQuery,
   StoreError,
   verifyLibrary,
@@ -246,6 +247,22 @@ const gc: Command = {
   },
 };
 
+const unlock: Command = {
+  path: ["store", "unlock"],
+  usage: "store unlock [--older-than-seconds N] [--store DIR]",
+  summary: "Remove the graph lock folder a crashed process left behind (only if older than N s, default 30).",
+  async run(args: string[], io: CliIo) {
+    const { values, positionals } = parse(unlock, args, { "older-than-seconds": { type: "string" } });
+    if (positionals.length > 0) throw usageError(unlock, `unexpected argument "${positionals[0]}"`);
+    const seconds =
+      wholeNumber(unlock, optionString(values, "older-than-seconds"), "older-than-seconds") ?? 30;
+    const root = libraryRoot(optionString(values, "store"), true);
+    const removed = await withStoreErrors(async () => removeStaleGraphLock(root, seconds * 1000));
+    printJson(io, { removed });
+    return 0;
+  },
+};
+
 const put: Command = {
   path: ["store", "put"],
   usage: "store put FILE [--store DIR]",
@@ -263,4 +280,4 @@ const put: Command = {
   },
 };
 
-export const commands: Command[] = [show, lineage, query, verify, gc, put];
+export const commands: Command[] = [show, lineage, query, verify, gc, unlock, put];
