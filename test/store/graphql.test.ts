@@ -136,7 +136,7 @@ describe("GraphQL over the artifact graph", () => {
     const ids = async (args: string) => {
       const result = await runGraphQuery(library.graph, `{ artifacts(${args}) { id } }`);
       expect(result.errors).toBeUndefined();
-      return (result.data?.artifacts as Array<{ id: string }>).map((a) => a.id);
+      return ((result.data?.artifacts ?? []) as Array<{ id: string }>).map((a) => a.id);
     };
     expect(await ids(`tag: "folk", space: "midi", creator: "markov"`)).toEqual([
       takes[2]?.id,
