@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -23,6 +24,13 @@
 namespace lc {
 
 namespace {
+
+// CLOCK_MONOTONIC through the vDSO: no system call, safe on the callback thread.
+uint64_t monoNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
 
 void ignoreAlsaMessage(const char*, int, const char*, int, const char*, ...) {}
 
@@ -226,6 +234,21 @@ class RtAudioDriverImpl final : public RtAudioDriver {
       self->inCallback_.store(false, std::memory_order_seq_cst);
       return 0;
     }
+    // Pace guard: a stream whose device stopped pacing it (RtAudio's writes failing at once) must not run the
+    // heads ahead; beyond 4x real time plus one burst, play silence and leave the engine alone.
+    // A token bucket: refilled at 4x the device rate, capped at one burst of kBurstBlocks.
+    const uint64_t now = monoNs();
+    const double cap = double(kBurstBlocks) * self->actualBufferFrames_;
+    self->paceTokens_ = std::min(cap, self->paceTokens_ + double(now - self->paceLastNs_) * 1e-9 *
+                                                           double(self->paceFramesPerSecond_) * 4.0);
+    self->paceLastNs_ = now;
+    if (self->paceTokens_ < double(frames)) {
+      std::memset(out, 0, size_t{frames} * self->config_.channels * sizeof(float));
+      self->pacedOut_.fetch_add(1, std::memory_order_relaxed);
+      self->inCallback_.store(false, std::memory_order_seq_cst);
+      return 0;
+    }
+    self->paceTokens_ -= double(frames);
     if (status != 0) self->engine_.noteLateBlock();
     self->engine_.renderBlock(static_cast<float*>(out), frames);
     if (!self->threadKnown_.load(std::memory_order_relaxed)) {
@@ -318,7 +341,13 @@ class RtAudioDriverImpl final : public RtAudioDriver {
     rtActive_ = false;
     rtChecked_ = false;
     callbacksAtCheck_ = callbacks_.load();
+    callbacksAtStart_ = callbacksAtCheck_;
+    pacedOutSeen_ = pacedOut_.load();
+    paceFramesPerSecond_ = actualSampleRate_;
+    paceTokens_ = double(kBurstBlocks) * actualBufferFrames_;
+    paceLastNs_ = monoNs();
     lastProgress_ = std::chrono::steady_clock::now();
+    startWindowLocked(lastProgress_, callbacksAtCheck_);
     gate_.store(true, std::memory_order_seq_cst);
     try {
       audio_->startStream();
@@ -414,7 +443,6 @@ class RtAudioDriverImpl final : public RtAudioDriver {
 
   void watchdogLoop() {
     std::unique_lock<std::mutex> lock(controlMutex_);
-    const auto stall = std::chrono::milliseconds(stallMs_);
     while (!watchdogStop_) {
       wake_.wait_for(lock, std::chrono::milliseconds(20));
       if (watchdogStop_) break;
@@ -427,19 +455,58 @@ class RtAudioDriverImpl final : public RtAudioDriver {
       }
       checkRealtimeLocked();
       std::string reason;
+      bool runaway = false;
+      // Pace: a stream whose device stopped pacing it (a dead PulseAudio connection makes RtAudio's writes fail
+      // at once) calls back far faster than real time; so does a flood of warnings.
+      double windowSeconds = std::chrono::duration<double>(now - windowStart_).count();
+      double expectedBlocks = windowSeconds * actualSampleRate_ / std::max(1u, actualBufferFrames_);
+      uint64_t windowBlocks = calls - callbacksAtWindow_;
+      uint64_t windowWarnings = gErrorSlot.warnings.load(std::memory_order_acquire) - warningsAtWindow_;
+      if (windowBlocks > 4 * expectedBlocks + double(kBurstBlocks) || pacedOut_.load() != pacedOutSeen_) {
+        pacedOutSeen_ = pacedOut_.load();
+        runaway = true;
+        reason = "the " + apiName_ + " stream on \"" + deviceName_ + "\" ran at more than 4x real time (" +
+                 std::to_string(windowBlocks) + " blocks in " + std::to_string(int(windowSeconds * 1000)) +
+                 " ms: the device no longer paces it)";
+        std::string text = errorSlotText();
+        if (!text.empty()) reason += "; last message: " + text;
+      } else if (windowWarnings > kWarningFlood) {
+        runaway = true;
+        reason = "the " + apiName_ + " stream on \"" + deviceName_ + "\" reported " + std::to_string(windowWarnings) +
+                 " warnings in " + std::to_string(int(windowSeconds * 1000)) + " ms, last: " + errorSlotText();
+      }
+      if (windowSeconds >= 0.5) startWindowLocked(now, calls);
       uint64_t errors = gErrorSlot.errors.load(std::memory_order_acquire);
-      if (errors != errorsSeen_) {
+      if (runaway) {
+        // reason is set
+      } else if (errors != errorsSeen_) {
         errorsSeen_ = errors;
         reason = "the " + apiName_ + " stream on \"" + deviceName_ + "\" reported an error: " + errorSlotText();
       } else if (!audio_->isStreamOpen() || !audio_->isStreamRunning()) {
         reason = "the " + apiName_ + " stream on \"" + deviceName_ +
                  "\" stopped (the device or sound server went away)";
-      } else if (now - lastProgress_ > stall) {
-        reason = "the " + apiName_ + " stream on \"" + deviceName_ + "\" delivered no callback for " +
-                 std::to_string(stallMs_) + " ms (device lost or server hung)";
+      } else {
+        // Until a stream has delivered kSettledCallbacks it may still be filling a deep device buffer (ALSA
+        // through PulseAudio pauses ~0.5 s after its first few blocks): allow it kStartGraceMs.
+        bool settled = calls - callbacksAtStart_ >= kSettledCallbacks;
+        int limitMs = settled ? stallMs_ : std::max(stallMs_, kStartGraceMs);
+        if (now - lastProgress_ > std::chrono::milliseconds(limitMs)) {
+          reason = "the " + apiName_ + " stream on \"" + deviceName_ + "\" delivered no callback for " +
+                   std::to_string(limitMs) + " ms (device lost or server hung)";
+        }
       }
-      if (!reason.empty()) fallBackLocked(reason + "; playing on the null driver, reopen the device to resume");
+      if (!reason.empty()) {
+        fallBackLocked(reason + "; playing on the null driver, reopen the device to resume");
+        // A runaway stream would keep a core busy: stop it now (its device is gone, so this does not block).
+        if (runaway) retireStreamLocked();
+      }
     }
+  }
+
+  void startWindowLocked(std::chrono::steady_clock::time_point now, uint64_t calls) {
+    windowStart_ = now;
+    callbacksAtWindow_ = calls;
+    warningsAtWindow_ = gErrorSlot.warnings.load(std::memory_order_acquire);
   }
 
   Engine& engine_;
@@ -451,17 +518,31 @@ class RtAudioDriverImpl final : public RtAudioDriver {
   std::thread watchdog_;
   bool watchdogStop_ = false;
   bool started_ = false;
-  int stallMs_ = 250;
+  static constexpr int kStartGraceMs = 3000;
+  static constexpr uint64_t kSettledCallbacks = 64;
+  static constexpr uint64_t kBurstBlocks = 64;  // a device may take this many blocks at once to fill its buffer
+  static constexpr uint64_t kWarningFlood = 50;
+  int stallMs_ = 500;
 
   // Shared with the callback (atomics only).
   std::atomic<bool> gate_{false};
   std::atomic<bool> inCallback_{false};
   std::atomic<uint64_t> callbacks_{0};
   std::atomic<bool> threadKnown_{false};
+  // Pace guard (callback thread only, reset before the stream starts).
+  double paceTokens_ = 0;
+  uint64_t paceFramesPerSecond_ = 48000;
+  uint64_t paceLastNs_ = 0;
+  std::atomic<uint64_t> pacedOut_{0};
+  uint64_t pacedOutSeen_ = 0;
   pthread_t callbackThread_{};
 
   // Watchdog state (under controlMutex_).
   uint64_t callbacksAtCheck_ = 0;
+  uint64_t callbacksAtStart_ = 0;
+  uint64_t callbacksAtWindow_ = 0;
+  uint64_t warningsAtWindow_ = 0;
+  std::chrono::steady_clock::time_point windowStart_{};
   uint64_t errorsSeen_ = 0;
   std::chrono::steady_clock::time_point lastProgress_{};
   bool rtActive_ = false;

@@ -164,7 +164,8 @@ describe("rtaudio driver fallback", () => {
     engine.startDriver({ driver: "rtaudio", api: "jack", bufferFrames: PERIOD });
     const live = engine as RtAudioEngine;
     const info = () => live.driverInfo() as DriverState;
-    await advancesBy(control, SAMPLE_RATE / 4, 3_000);
+    // Past the start-up grace (64 blocks), the stall limit is 500 ms.
+    await advancesBy(control, SAMPLE_RATE / 2, 3_000);
     const fallbacksBefore = control.stats().driverFallbacks;
 
     // The server stops scheduling (SIGSTOP): the stream stays "running" but delivers no callback.
