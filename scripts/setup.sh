@@ -12,8 +12,9 @@ say() { printf '[setup] %s\n' "$*"; }
 #   chromium                                     the browser the end-to-end tests drive (never a downloaded one)
 #   fluidsynth timgm6mb-soundfont                the General MIDI SoundFont, and the synth benchmarks compare with
 #   sox                                          measuring and converting audio in tests and benchmarks
+#   pulseaudio pulseaudio-utils libasound2-plugins  a private PulseAudio null sink for the rtaudio pulse/ALSA tests
 #   musescore-general-soundfont-small            a real .sf3 (Ogg Vorbis samples) for the synth's .sf3 tests
-APT_PACKAGES=(librtaudio-dev pkg-config cmake g++ make jackd2 chromium fluidsynth timgm6mb-soundfont sox musescore-general-soundfont-small)
+APT_PACKAGES=(librtaudio-dev pkg-config cmake g++ make jackd2 chromium fluidsynth timgm6mb-soundfont sox musescore-general-soundfont-small pulseaudio pulseaudio-utils libasound2-plugins)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
