@@ -86,9 +86,10 @@ describe("rtaudio driver on PulseAudio and ALSA", () => {
         5_000,
         () => `${api}: no progress`,
       );
-      const rate = await measuredRate(control, 1_000);
-      expect(rate).toBeGreaterThan(SAMPLE_RATE * 0.7);
-      expect(rate).toBeLessThan(SAMPLE_RATE * 1.4);
+      // PulseAudio's null sink takes audio in bursts: paced means near 1x over a second, never the 4x of a runaway.
+      const rate = await measuredRate(control, 1_500);
+      expect(rate).toBeGreaterThan(SAMPLE_RATE * 0.5);
+      expect(rate).toBeLessThan(SAMPLE_RATE * 2);
       expect(engine.driverInfo()).toMatchObject({ onFallback: false, fallbacks: 0 });
       engine.stopDriver();
     });
