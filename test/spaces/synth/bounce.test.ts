@@ -16,7 +16,7 @@ describe("bounceMidi", () => {
     expect(planChannelGroups(stems.slice(0, 1), 4)).toEqual([[1]]);
   });
 
-  it("renders on two worker threads the same bits as one thread", async () => {
+  it("renders on two worker threads the same bits as one thread", { timeout: 120_000 }, async () => {
     const options = {
       sequence: benchmarkSong(6),
       soundfontPath: TIMGM6MB,

@@ -32,7 +32,7 @@ async function lcanvas(args: string[]): Promise<{ code: number; stdout: string; 
 }
 
 describe("lcanvas synth render", () => {
-  it("writes a 32-bit float WAV equal to the library's one-thread render", async () => {
+  it("writes a 32-bit float WAV equal to the library's one-thread render", { timeout: 120_000 }, async () => {
     const out = join(dir, "song.wav");
     const result = await lcanvas([
       "synth",
@@ -66,7 +66,7 @@ describe("lcanvas synth render", () => {
     expect(differences).toBe(0);
   });
 
-  it("says what is wrong with a missing SoundFont or MIDI file", async () => {
+  it("says what is wrong with a missing SoundFont or MIDI file", { timeout: 120_000 }, async () => {
     const noFont = await lcanvas([
       "synth",
       "render",
@@ -88,7 +88,9 @@ describe("lcanvas synth render", () => {
 });
 
 describe("lcanvas sample markov", () => {
-  it("writes the same MIDI bytes for the same seed and different bytes for another seed", async () => {
+  it("writes the same MIDI bytes for the same seed and different bytes for another seed", {
+    timeout: 120_000,
+  }, async () => {
     const outputs: Buffer[] = [];
     for (const [name, seed] of [
       ["a.mid", "11"],
