@@ -20,10 +20,18 @@
 #include <thread>
 
 #include "engine.h"
+#include "rt_hooks.h"
 
 namespace lc {
 
 namespace {
+
+struct RtSection {
+  RtSection() { rtguard_enter(); }
+  ~RtSection() { rtguard_exit(); }
+  RtSection(const RtSection&) = delete;
+  RtSection& operator=(const RtSection&) = delete;
+};
 
 // CLOCK_MONOTONIC through the vDSO: no system call, safe on the callback thread.
 uint64_t monoNs() {
@@ -228,6 +236,7 @@ class RtAudioDriverImpl final : public RtAudioDriver {
   static int callback(void* out, void* /*in*/, unsigned int frames, double /*streamTime*/,
                       RtAudioStreamStatus status, void* user) {
     auto* self = static_cast<RtAudioDriverImpl*>(user);
+    RtSection marked;  // the whole callback, not only the engine, is under the real-time guard in a guard build
     self->inCallback_.store(true, std::memory_order_seq_cst);
     if (!self->gate_.load(std::memory_order_seq_cst)) {
       std::memset(out, 0, size_t{frames} * self->config_.channels * sizeof(float));
