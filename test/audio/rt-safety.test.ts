@@ -17,7 +17,7 @@ import {
 } from "../support/native-build";
 
 interface WorkloadResult {
-  info: { name: string; onFallback?: boolean };
+  info: { name: string; onFallback?: boolean; lastError?: string };
   stats: { callbacks: number; lateBlocks: number; pageMisses: number; driverFallbacks: number };
   positions: number[];
   rewrites: number;
@@ -113,6 +113,25 @@ describe("real-time safety of the render entry", () => {
       // Two marked sections per block: the rtaudio driver's whole callback, and the engine's render entry in it
       // (stats are read just before the stop).
       expect(report.enters).toBeGreaterThanOrEqual(2 * result.stats.callbacks);
+      expect(report.total, describeViolations(report)).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("stays clean through a fallback: JACK killed mid-run, the null driver carries on", async () => {
+    const server = await startJack({ sampleRate: 48_000, periodFrames: 256 });
+    try {
+      const { result, report } = await runWorkload(
+        "jack-kill",
+        ["--driver", "jack", "--seconds", "3", "--kill-pid", String(server.pid), "--kill-after", "1"],
+        server.env,
+      );
+      expect(result.info).toMatchObject({ name: "rtaudio", onFallback: true });
+      expect(result.stats.driverFallbacks).toBe(1);
+      // The JACK thread and, after the fallback, the null driver's thread were both marked.
+      expect(report.markedThreads).toBeGreaterThanOrEqual(2);
+      expect(report.enters).toBeGreaterThan(400);
       expect(report.total, describeViolations(report)).toBe(0);
     } finally {
       await server.stop();

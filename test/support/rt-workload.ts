@@ -3,6 +3,7 @@
 // pans, mutes, solos, seeks, loops, stream maps) and rewriting pages ahead of the head with new generations.
 // Prints one JSON line with the engine stats and the driver info at the end.
 // usage: node --import tsx test/support/rt-workload.ts --driver null|jack --seconds N [--lanes N] [--churn on|off]
+//          [--kill-pid PID --kill-after S]   (SIGKILL that process, e.g. the JACK server, S seconds in)
 // Callers: test/audio/rt-safety*.test.ts (under the rt-guard LD_PRELOAD), bench/engine/run.ts.
 import { parseArgs } from "node:util";
 import { loadAddon } from "../../app/audio/native";
@@ -15,6 +16,8 @@ const { values } = parseArgs({
     lanes: { type: "string", default: "8" },
     churn: { type: "string", default: "on" },
     period: { type: "string", default: "256" },
+    "kill-pid": { type: "string" },
+    "kill-after": { type: "string", default: "1" },
   },
 });
 
@@ -86,6 +89,11 @@ function churnOnce(): void {
     canvas.writePage(ahead + 1, generation);
     rewrites += 2 * lanes;
   }
+}
+
+const killPid = values["kill-pid"] === undefined ? undefined : Number(values["kill-pid"]);
+if (killPid !== undefined) {
+  setTimeout(() => process.kill(killPid, "SIGKILL"), Number(values["kill-after"]) * 1000);
 }
 
 const timer = setInterval(() => {
