@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { MidiSequence } from "../midi/sequence";
 import type { BounceJob, WorkerMessage } from "./bounce-protocol";
-import { type ChannelStem, channelStems, lastEventFrame } from "./events";
+import { type ChannelStem, channelStems, endFrame } from "./events";
 import { createMidiRenderer, mixStems, type StemFrames } from "./renderer";
 import { loadSoundFont } from "./soundbank";
 
@@ -39,7 +39,7 @@ function totalFramesOf(stems: readonly ChannelStem[], options: BounceOptions): n
   if (!(Number.isFinite(tailSeconds) && tailSeconds >= 0)) {
     throw new RangeError(`tailSeconds is ${tailSeconds}; use a number of seconds >= 0`);
   }
-  return lastEventFrame(stems) + Math.round(tailSeconds * options.sampleRate);
+  return endFrame(options.sequence, stems, options.sampleRate) + Math.round(tailSeconds * options.sampleRate);
 }
 
 /** Splits channels into at most `groups` groups of similar cost (longest first onto the lightest group). */

@@ -170,3 +170,12 @@ export function lastEventFrame(stems: readonly ChannelStem[]): number {
   for (const stem of stems) last = Math.max(last, stem.events.at(-1)?.frame ?? 0);
   return last;
 }
+
+/** Where the music ends: the last event or the sequence's own duration, whichever is later (tails not included). */
+export function endFrame(sequence: MidiSequence, stems: readonly ChannelStem[], sampleRate: number): number {
+  const declared =
+    Number.isFinite(sequence.durationTicks) && sequence.durationTicks > 0
+      ? new TempoMap(sequence).frameAt(sequence.durationTicks, sampleRate)
+      : 0;
+  return Math.max(lastEventFrame(stems), declared);
+}

@@ -15,6 +15,7 @@ import {
   EVENT_NOTE_OFF,
   EVENT_NOTE_ON,
   EVENT_PROGRAM,
+  endFrame,
   lastEventFrame,
 } from "./events";
 import type { LoadedSoundFont } from "./soundbank";
@@ -44,6 +45,8 @@ export interface MidiRenderer {
   readonly channels: readonly number[];
   /** Frame of the last event; release tails sound after it. */
   readonly lastEventFrame: number;
+  /** The later of the last event and the sequence's `durationTicks`; release tails sound after it. */
+  readonly endFrame: number;
   /** Absolute frame the next render starts at. */
   readonly positionFrame: number;
   /** Renders [positionFrame, positionFrame + frames) as interleaved stereo (L, R, L, R, ...) and advances. */
@@ -293,6 +296,7 @@ export function createMidiRenderer(options: MidiRendererOptions): MidiRenderer {
     sampleRate,
     channels: stems.map((stem) => stem.channel),
     lastEventFrame: lastEventFrame(stems),
+    endFrame: endFrame(options.sequence, stems, sampleRate),
     get positionFrame() {
       return positionFrame;
     },
@@ -311,5 +315,5 @@ export function createMidiRenderer(options: MidiRendererOptions): MidiRenderer {
 /** A whole sequence plus `tailFrames` of release, in one thread: the reference the parallel bounce must equal. */
 export function renderSequence(options: MidiRendererOptions & { readonly tailFrames: number }): Float32Array {
   const renderer = createMidiRenderer(options);
-  return renderer.render(renderer.lastEventFrame + options.tailFrames);
+  return renderer.render(renderer.endFrame + options.tailFrames);
 }

@@ -324,3 +324,26 @@ describe("checkpoints", () => {
     expect(countDifferences(fresh.render(RATE), reference.subarray(50 * RATE, 52 * RATE))).toBe(0);
   });
 });
+
+describe("endFrame", () => {
+  it("is the later of the last event and the sequence's own duration", () => {
+    const sequence = sustainedNote();
+    const tight = createMidiRenderer({ sequence, soundfont: sf2, sampleRate: RATE });
+    expect(tight.lastEventFrame).toBe(2.5 * RATE);
+    expect(tight.endFrame).toBe(2.5 * RATE);
+    const padded = createMidiRenderer({
+      sequence: { ...sequence, durationTicks: 10 * 960 },
+      soundfont: sf2,
+      sampleRate: RATE,
+    });
+    expect(padded.lastEventFrame).toBe(2.5 * RATE);
+    expect(padded.endFrame).toBe(5 * RATE);
+    const tail = renderSequence({
+      sequence: { ...sequence, durationTicks: 10 * 960 },
+      soundfont: sf2,
+      sampleRate: RATE,
+      tailFrames: 7,
+    });
+    expect(tail.length).toBe((5 * RATE + 7) * 2);
+  });
+});
