@@ -22,6 +22,7 @@ import type { LoadedSoundFont } from "./soundbank";
 
 /** Largest block the synthesizer renders at once; block boundaries sit on multiples of it (and on event frames). */
 export const BLOCK_FRAMES = 128;
+const SCRATCH_FRAMES = 8192;
 
 export interface MidiRendererOptions {
   readonly sequence: MidiSequence;
@@ -246,13 +247,16 @@ class ChannelRenderer {
   }
 }
 
-/** Sums stems into interleaved stereo in ascending channel order (the one order every path uses). */
-export function mixStems(stems: readonly StemFrames[], frames: number): Float32Array {
-  const out = new Float32Array(frames * 2);
-  const ordered = [...stems].sort((x, y) => x.channel - y.channel);
-  const lefts = ordered.map((stem) => stem.left);
-  const rights = ordered.map((stem) => stem.right);
-  const count = ordered.length;
+/** Adds planes into interleaved `out` from frame `at`: for each frame, 0 + plane 0 + plane 1 + ..., rounded to
+ * float32 after each addition. The one mixing rule of every path (whole render, pages, bounce). */
+function mixPlanesInto(
+  out: Float32Array,
+  at: number,
+  lefts: readonly Float32Array[],
+  rights: readonly Float32Array[],
+  frames: number,
+): void {
+  const count = lefts.length;
   for (let i = 0; i < frames; i++) {
     let left = 0;
     let right = 0;
@@ -260,9 +264,22 @@ export function mixStems(stems: readonly StemFrames[], frames: number): Float32A
       left = Math.fround(left + lefts[s]![i]!);
       right = Math.fround(right + rights[s]![i]!);
     }
-    out[2 * i] = left;
-    out[2 * i + 1] = right;
+    out[2 * (at + i)] = left;
+    out[2 * (at + i) + 1] = right;
   }
+}
+
+/** Sums stems into interleaved stereo in ascending channel order (the one order every path uses). */
+export function mixStems(stems: readonly StemFrames[], frames: number): Float32Array {
+  const out = new Float32Array(frames * 2);
+  const ordered = [...stems].sort((x, y) => x.channel - y.channel);
+  mixPlanesInto(
+    out,
+    0,
+    ordered.map((stem) => stem.left),
+    ordered.map((stem) => stem.right),
+    frames,
+  );
   return out;
 }
 
@@ -279,6 +296,8 @@ export function createMidiRenderer(options: MidiRendererOptions): MidiRenderer {
     (stem) => new ChannelRenderer(stem, soundfont, sampleRate, options.effects ?? false),
   );
   let positionFrame = 0;
+  let scratchLefts: Float32Array[] | undefined;
+  let scratchRights: Float32Array[] | undefined;
 
   const renderStems = (frames: number): StemFrames[] => {
     checkFrames(frames, "render length");
@@ -301,7 +320,21 @@ export function createMidiRenderer(options: MidiRendererOptions): MidiRenderer {
       return positionFrame;
     },
     renderStems,
-    render: (frames) => mixStems(renderStems(frames), frames),
+    render(frames) {
+      checkFrames(frames, "render length");
+      const out = new Float32Array(frames * 2);
+      // Reused scratch planes: rendering a long span touches only the output's fresh memory.
+      scratchLefts ??= renderers.map(() => new Float32Array(SCRATCH_FRAMES));
+      scratchRights ??= renderers.map(() => new Float32Array(SCRATCH_FRAMES));
+      for (let done = 0; done < frames; ) {
+        const n = Math.min(SCRATCH_FRAMES, frames - done);
+        renderers.forEach((renderer, i) => renderer.render(scratchLefts![i]!, scratchRights![i]!, 0, n));
+        mixPlanesInto(out, done, scratchLefts, scratchRights, n);
+        done += n;
+      }
+      positionFrame += frames;
+      return out;
+    },
     checkpoints: () =>
       renderers.map((renderer) => ({ channel: renderer.channel, frames: renderer.checkpointFrames })),
     seek(frame) {
