@@ -11,6 +11,12 @@ export interface BounceJob {
   readonly pageFrames: number;
 }
 
+/** From the bounce to a worker: page buffers already mixed, for the worker to render into again. */
+export interface RecycleMessage {
+  readonly type: "recycle";
+  readonly buffers: readonly ArrayBuffer[];
+}
+
 export type WorkerMessage =
   | {
       readonly type: "page";

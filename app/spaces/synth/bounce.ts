@@ -7,9 +7,9 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { MidiSequence } from "../midi/sequence";
-import type { BounceJob, WorkerMessage } from "./bounce-protocol";
+import type { BounceJob, RecycleMessage, WorkerMessage } from "./bounce-protocol";
 import { type ChannelStem, channelStems, endFrame } from "./events";
-import { createMidiRenderer, mixStems, type StemFrames } from "./renderer";
+import { createMidiRenderer, mixStemsInto, type StemFrames } from "./renderer";
 import { loadSoundFont } from "./soundbank";
 
 export interface BounceOptions {
@@ -94,23 +94,40 @@ export async function bounceMidi(options: BounceOptions): Promise<BounceResult> 
   const pageFrames = options.pageFrames ?? 65_536;
   const pageCount = Math.ceil(frames / pageFrames);
   const interleaved = new Float32Array(frames * 2);
-  const pending = new Map<number, StemFrames[]>();
+  const pending = new Map<number, Array<{ stem: StemFrames; owner: Worker | undefined }>>();
+  const localPool: StemFrames[][] = [];
   let mixedPages = 0;
   let failure: Error | undefined;
   const url = workerUrl();
   const workers: Worker[] = [];
+  const running = new Set<Worker>();
 
-  const collect = (pageIndex: number, pageStems: readonly StemFrames[]): void => {
+  /** Mixes a page once every channel has arrived, then hands the buffers back to whoever rendered them. */
+  const collect = (pageIndex: number, pageStems: readonly StemFrames[], owner: Worker | undefined): void => {
     const collected = pending.get(pageIndex) ?? [];
-    collected.push(...pageStems);
+    for (const stem of pageStems) collected.push({ stem, owner });
     if (collected.length < stems.length) {
       pending.set(pageIndex, collected);
       return;
     }
     pending.delete(pageIndex);
     const pageLength = Math.min(pageFrames, frames - pageIndex * pageFrames);
-    interleaved.set(mixStems(collected, pageLength), pageIndex * pageFrames * 2);
+    mixStemsInto(
+      interleaved,
+      pageIndex * pageFrames,
+      collected.map((entry) => entry.stem),
+      pageLength,
+    );
     mixedPages += 1;
+    localPool.push(collected.filter((entry) => entry.owner === undefined).map((entry) => entry.stem));
+    for (const worker of new Set(collected.map((entry) => entry.owner))) {
+      if (worker === undefined || !running.has(worker)) continue;
+      const buffers = collected
+        .filter((entry) => entry.owner === worker)
+        .flatMap((entry) => [entry.stem.left.buffer as ArrayBuffer, entry.stem.right.buffer as ArrayBuffer]);
+      const recycle: RecycleMessage = { type: "recycle", buffers };
+      worker.postMessage(recycle, buffers);
+    }
   };
 
   const startWorker = (channels: readonly number[]): Promise<void> =>
@@ -126,16 +143,19 @@ export async function bounceMidi(options: BounceOptions): Promise<BounceResult> 
       };
       const worker = new Worker(url, { workerData: job });
       workers.push(worker);
+      running.add(worker);
       let finished = false;
       const fail = (error: Error): void => {
         finished = true;
+        running.delete(worker);
         failure ??= error;
         reject(error);
       };
       worker.on("message", (message: WorkerMessage) => {
-        if (message.type === "page") collect(message.pageIndex, message.stems);
+        if (message.type === "page") collect(message.pageIndex, message.stems, worker);
         else if (message.type === "done") {
           finished = true;
+          running.delete(worker);
           resolve();
         } else fail(new Error(message.message));
       });
@@ -158,7 +178,8 @@ export async function bounceMidi(options: BounceOptions): Promise<BounceResult> 
       channels: groups[0]!,
     });
     for (let pageIndex = 0; pageIndex < pageCount && !failure; pageIndex++) {
-      collect(pageIndex, renderer.renderStems(Math.min(pageFrames, frames - pageIndex * pageFrames)));
+      const pageLength = Math.min(pageFrames, frames - pageIndex * pageFrames);
+      collect(pageIndex, renderer.renderStems(pageLength, localPool.shift()), undefined);
       await yieldToMessages();
     }
     await remote;

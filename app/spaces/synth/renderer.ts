@@ -52,8 +52,11 @@ export interface MidiRenderer {
   readonly positionFrame: number;
   /** Renders [positionFrame, positionFrame + frames) as interleaved stereo (L, R, L, R, ...) and advances. */
   render(frames: number): Float32Array;
-  /** Same span, each channel apart (left/right planes); `mixStems` of the result equals `render`. */
-  renderStems(frames: number): StemFrames[];
+  /**
+   * Same span, each channel apart (left/right planes); `mixStems` of the result equals `render`. With `into`
+   * (planes of exactly `frames` samples, one pair per channel in `channels` order) it renders into those.
+   */
+  renderStems(frames: number, into?: readonly StemFrames[]): StemFrames[];
   /** Moves to `frame`; the next render equals what a render from 0 would give there. */
   seek(frame: number): void;
   /** Per channel, the frames a seek can restart from (found so far while rendering; 0 always). */
@@ -269,17 +272,27 @@ function mixPlanesInto(
   }
 }
 
-/** Sums stems into interleaved stereo in ascending channel order (the one order every path uses). */
-export function mixStems(stems: readonly StemFrames[], frames: number): Float32Array {
-  const out = new Float32Array(frames * 2);
+/** Sums stems into interleaved `out` from frame `atFrame`, in ascending channel order (the order of every path). */
+export function mixStemsInto(
+  out: Float32Array,
+  atFrame: number,
+  stems: readonly StemFrames[],
+  frames: number,
+): void {
   const ordered = [...stems].sort((x, y) => x.channel - y.channel);
   mixPlanesInto(
     out,
-    0,
+    atFrame,
     ordered.map((stem) => stem.left),
     ordered.map((stem) => stem.right),
     frames,
   );
+}
+
+/** Sums stems into a new interleaved stereo span. */
+export function mixStems(stems: readonly StemFrames[], frames: number): Float32Array {
+  const out = new Float32Array(frames * 2);
+  mixStemsInto(out, 0, stems, frames);
   return out;
 }
 
@@ -299,11 +312,14 @@ export function createMidiRenderer(options: MidiRendererOptions): MidiRenderer {
   let scratchLefts: Float32Array[] | undefined;
   let scratchRights: Float32Array[] | undefined;
 
-  const renderStems = (frames: number): StemFrames[] => {
+  const renderStems = (frames: number, into?: readonly StemFrames[]): StemFrames[] => {
     checkFrames(frames, "render length");
-    const result = renderers.map((renderer) => {
-      const left = new Float32Array(frames);
-      const right = new Float32Array(frames);
+    const result = renderers.map((renderer, i) => {
+      const reuse = into?.[i];
+      const fits =
+        reuse?.channel === renderer.channel && reuse.left.length === frames && reuse.right.length === frames;
+      const left = fits ? reuse.left : new Float32Array(frames);
+      const right = fits ? reuse.right : new Float32Array(frames);
       renderer.render(left, right, 0, frames);
       return { channel: renderer.channel, left, right };
     });
