@@ -344,7 +344,9 @@ export function createMidiRenderer(options: MidiRendererOptions): MidiRenderer {
       scratchRights ??= renderers.map(() => new Float32Array(SCRATCH_FRAMES));
       for (let done = 0; done < frames; ) {
         const n = Math.min(SCRATCH_FRAMES, frames - done);
-        renderers.forEach((renderer, i) => renderer.render(scratchLefts![i]!, scratchRights![i]!, 0, n));
+        for (const [i, renderer] of renderers.entries()) {
+          renderer.render(scratchLefts[i]!, scratchRights[i]!, 0, n);
+        }
         mixPlanesInto(out, done, scratchLefts, scratchRights, n);
         done += n;
       }
