@@ -2,6 +2,7 @@
 // play through the rtaudio driver. Owned by the audio tests; any test may call startJack() or useJackServer().
 // A machine where JACK cannot start fails the test with what to install or what went wrong; it never skips.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll } from "vitest";
 
 export interface JackOptions {
@@ -34,8 +35,8 @@ export interface JackServer {
 
 let serial = 0;
 
-// Servers this process started and has not stopped: killed when the process exits, so a test worker torn down
-// before its afterAll ran never leaves a jackd behind (JACK allows only a few servers per machine).
+// Servers this process started and has not stopped: asked to quit (SIGTERM, so they leave JACK's server registry
+// clean) when the process exits, so a test worker torn down before its afterAll ran never leaves a jackd behind.
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 function trackServer(child: ChildProcess): void {
@@ -44,7 +45,7 @@ function trackServer(child: ChildProcess): void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once("exit", () => {
-      for (const c of live) c.kill("SIGKILL");
+      for (const c of live) c.kill("SIGTERM");
     });
   }
 }
@@ -126,6 +127,48 @@ export async function waitFor(
 }
 
 /**
+ * JACK keeps a registry of at most 8 servers and reclaims a dead server's entry only when a server of the same name
+ * starts again; a SIGKILLed server (the fallback tests kill theirs on purpose) leaves its entry behind. This starts
+ * and cleanly stops a server of that name, which clears the entry.
+ */
+export async function reclaimServerName(name: string): Promise<void> {
+  const probe = await run("jack_lsp", ["-s", name], jackClientEnv(name));
+  if (probe.code === 0) return; // a live server owns the name
+  const child = spawn("jackd", ["-n", name, "-d", "dummy", "-r", "48000", "-p", "256"], {
+    env: { ...toolEnv(process.env), JACK_NO_AUDIO_RESERVATION: "1" },
+    stdio: "ignore",
+  });
+  const done = exited(child);
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    if ((await run("jack_lsp", ["-s", name], jackClientEnv(name))).code === 0) break;
+    await sleep(50);
+  }
+  child.kill("SIGTERM");
+  const timedOut = await Promise.race([done.then(() => false), sleep(5_000).then(() => true)]);
+  if (timedOut) {
+    child.kill("SIGKILL");
+    await done;
+  }
+}
+
+/** Clears registry entries of dead test servers (names starting "lc-") of this user. */
+export async function reclaimStaleTestServers(): Promise<void> {
+  let registry: string;
+  try {
+    registry = readFileSync("/dev/shm/jack-shm-registry", "latin1");
+  } catch {
+    return;
+  }
+  const uid = process.getuid?.() ?? 0;
+  const names = new Set<string>();
+  for (const match of registry.matchAll(/jack-(\d+):(lc-[A-Za-z0-9_.-]+):/g)) {
+    if (Number(match[1]) === uid) names.add(match[2]!);
+  }
+  for (const name of names) await reclaimServerName(name);
+}
+
+/**
  * Starts `jackd -n NAME -d dummy` and resolves once `jack_lsp -s NAME` answers. When JACK says too many servers
  * are active (other test files hold theirs), retries for up to 60 s.
  */
@@ -137,6 +180,7 @@ export async function startJack(options: JackOptions = {}): Promise<JackServer> 
     } catch (error) {
       const busy = error instanceof Error && error.message.includes("Too many servers already active");
       if (!busy || Date.now() > deadline) throw error;
+      await reclaimStaleTestServers();
       await sleep(250 + Math.random() * 500);
     }
   }
@@ -169,6 +213,8 @@ async function startJackOnce(options: JackOptions): Promise<JackServer> {
   }
   let output = "";
   let spawnError: Error | undefined;
+  let killed = false;
+  let reclaimed = false;
   const child = spawn("jackd", args, {
     env: { ...toolEnv(process.env), JACK_NO_AUDIO_RESERVATION: "1" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -193,7 +239,15 @@ async function startJackOnce(options: JackOptions): Promise<JackServer> {
     log: () => output,
     running: () => child.exitCode === null && child.signalCode === null && spawnError === undefined,
     async stop(timeoutMs = 5_000) {
-      if (!server.running()) return;
+      if (!server.running()) {
+        // Killed (here or by a test): its registry entry is left behind; clear it once.
+        if (killed || child.signalCode === "SIGKILL") {
+          killed = false;
+          if (!reclaimed) await reclaimServerName(name);
+          reclaimed = true;
+        }
+        return;
+      }
       child.kill("SIGTERM");
       const done = exited(child);
       const timedOut = await Promise.race([done.then(() => false), sleep(timeoutMs).then(() => true)]);
@@ -204,6 +258,7 @@ async function startJackOnce(options: JackOptions): Promise<JackServer> {
     },
     async kill() {
       if (!server.running()) return;
+      killed = true;
       child.kill("SIGKILL");
       await exited(child);
     },
