@@ -1,4 +1,5 @@
 // The JACK test harness itself: unique server names, readiness, stop, and clear failures when jackd cannot start.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { jackConnect, jackPorts, startJack } from "../support/jack";
 
@@ -45,5 +46,16 @@ describe("test/support/jack", () => {
     await expect(startJack({ backend: "no-such-backend", readyTimeoutMs: 5_000 })).rejects.toThrow(
       /exited .* before it was ready[\s\S]*jackd2/,
     );
+  });
+
+  it("clears JACK's registry entry of a killed server when it is stopped", async () => {
+    const registryNames = () => readFileSync("/dev/shm/jack-shm-registry", "latin1");
+    const server = await startJack();
+    expect(registryNames()).toContain(`:${server.name}:`);
+    await server.kill();
+    expect(server.running()).toBe(false);
+    expect(registryNames()).toContain(`:${server.name}:`); // a SIGKILLed server leaves its entry behind
+    await server.stop();
+    expect(registryNames()).not.toContain(`:${server.name}:`);
   });
 });
