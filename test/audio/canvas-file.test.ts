@@ -200,4 +200,28 @@ describe("canvas file", () => {
       engine.dispose();
     }
   });
+
+  it("refuses a canvas whose format differs from the engine's, keeping the current one", () => {
+    const mono = join(tmp.dir, "mono.lcc");
+    createCanvasFile(mono, { sampleRate: 44100, channels: 1, framesPerPage: 256, pageCapacity: 4 });
+    const engine = Engine.create({
+      sampleRate: 48000,
+      channels: 2,
+      maxHeads: 1,
+      maxLanes: 1,
+      maxBlockFrames: 256,
+    });
+    try {
+      engine.openCanvas(join(tmp.dir, "good.lcc"));
+      expect(() => engine.openCanvas(mono)).toThrow(
+        /has 1 channels at 44100 Hz but the engine runs 2 channels at 48000 Hz; create the canvas with the engine's format/,
+      );
+      engine.setHeadStreams(0, [7n]);
+      engine.play(0);
+      expect(engine.renderOffline(256).some((v) => v !== 0)).toBe(true);
+      expect(engine.stats().pageMisses).toBe(0);
+    } finally {
+      engine.dispose();
+    }
+  });
 });
