@@ -48,8 +48,11 @@ lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ -f node_modules/.lc-lock-sum ] && [ "$(cat node_modules/.lc-lock-sum)" = "$lock_sum" ]; then
   say "npm packages up to date"
 else
-  say "installing npm packages (npm ci)"
-  ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm ci --no-audit --no-fund
+  # `npm install --no-save` installs exactly the locked versions. Not `npm ci`: some registry mirrors lack the
+  # optional packages of other platforms (e.g. @biomejs/cli-darwin-arm64), so the lock cannot list them and
+  # `npm ci` refuses it as out of sync.
+  say "installing npm packages (locked versions)"
+  ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm install --no-save --no-audit --no-fund
   echo "$lock_sum" > node_modules/.lc-lock-sum
 fi
 
