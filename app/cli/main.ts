@@ -2,18 +2,26 @@
 // Command groups live in ./commands/, one file each; add a group to GROUPS below.
 import { type CliIo, type Command, UserError } from "./command";
 
-const GROUPS: Array<() => Promise<{ commands: Command[] }>> = [
-  () => import("./commands/synth"),
-  () => import("./commands/encodings"),
-  () => import("./commands/store"),
-  () => import("./commands/layout"),
-  () => import("./commands/project"),
-  () => import("./commands/devices"),
-  () => import("./commands/engine"),
+/** A command group: the first words of its commands, and how to load it. Loaded only when one of its words is
+ * typed (or for `help`), so a slow or broken group costs nothing to the others. */
+export interface CommandGroup {
+  readonly words: readonly string[];
+  readonly load: () => Promise<{ commands: Command[] }>;
+}
+
+export const GROUPS: readonly CommandGroup[] = [
+  { words: ["layout"], load: () => import("./commands/layout") },
+  { words: ["project"], load: () => import("./commands/project") },
+  { words: ["import", "export"], load: () => import("./commands/encodings") },
+  { words: ["show", "lineage", "query", "store"], load: () => import("./commands/store") },
+  { words: ["devices"], load: () => import("./commands/devices") },
+  { words: ["engine"], load: () => import("./commands/engine") },
+  { words: ["synth", "sample"], load: () => import("./commands/synth") },
 ];
 
-async function loadCommands(): Promise<Command[]> {
-  const groups = await Promise.all(GROUPS.map((load) => load()));
+async function loadCommands(firstWord?: string): Promise<Command[]> {
+  const wanted = GROUPS.filter((group) => firstWord === undefined || group.words.includes(firstWord));
+  const groups = await Promise.all(wanted.map((group) => group.load()));
   return groups.flatMap((group) => group.commands);
 }
 
@@ -40,12 +48,11 @@ export async function main(argv: string[], io?: CliIo): Promise<number> {
     err: (text) => process.stderr.write(`${text}\n`),
     isTty: Boolean(process.stdout.isTTY),
   };
-  const commands = await loadCommands();
   if (argv.length === 0 || argv[0] === "help" || argv[0] === "--help" || argv[0] === "-h") {
-    sink.out(helpText(commands));
+    sink.out(helpText(await loadCommands()));
     return argv.length === 0 ? 2 : 0;
   }
-  const found = findCommand(commands, argv);
+  const found = findCommand(await loadCommands(argv[0]), argv);
   if (!found) {
     sink.err(`lcanvas: unknown command "${argv.join(" ")}". Run "lcanvas help" for the list of commands.`);
     return 2;

@@ -20,3 +20,19 @@ describe("lcanvas dispatcher", () => {
     expect(c.out.join("\n")).toContain("usage:");
   });
 });
+
+describe("lcanvas command groups", () => {
+  it("declare exactly the first words of the commands they load", async () => {
+    const { GROUPS } = await import("../../app/cli/main");
+    const seen = new Set<string>();
+    for (const group of GROUPS) {
+      const { commands } = await group.load();
+      const firstWords = new Set(commands.map((c) => c.path[0]));
+      expect([...firstWords].sort()).toEqual([...group.words].sort());
+      for (const word of group.words) {
+        expect(seen.has(word), `"${word}" is declared by two groups`).toBe(false);
+        seen.add(word);
+      }
+    }
+  });
+});
