@@ -30,7 +30,7 @@ export interface BounceResult {
   readonly interleaved: Float32Array;
   readonly frames: number;
   readonly sampleRate: number;
-  /** The channel groups, one per thread: the first rendered by the calling thread, the others by workers. */
+  /** The channel groups, one per thread, heaviest first: the last is rendered by the calling thread. */
   readonly groups: readonly (readonly number[])[];
 }
 
@@ -42,7 +42,10 @@ function totalFramesOf(stems: readonly ChannelStem[], options: BounceOptions): n
   return endFrame(options.sequence, stems, options.sampleRate) + Math.round(tailSeconds * options.sampleRate);
 }
 
-/** Splits channels into at most `groups` groups of similar cost (longest first onto the lightest group). */
+/**
+ * Splits channels into at most `groups` groups of similar estimated cost (longest first onto the lightest group);
+ * returns them heaviest first.
+ */
 export function planChannelGroups(stems: readonly ChannelStem[], groups: number): number[][] {
   const cost = (stem: ChannelStem): number => stem.noteSeconds + 0.25 * stem.noteCount + 0.01;
   const ordered = [...stems].sort((x, y) => cost(y) - cost(x) || x.channel - y.channel);
@@ -56,7 +59,10 @@ export function planChannelGroups(stems: readonly ChannelStem[], groups: number)
     lightest.load += cost(stem);
     lightest.channels.push(stem.channel);
   }
-  return plan.map((group) => group.channels.sort((x, y) => x - y)).filter((channels) => channels.length > 0);
+  return plan
+    .filter((group) => group.channels.length > 0)
+    .sort((x, y) => y.load - x.load)
+    .map((group) => group.channels.sort((x, y) => x - y));
 }
 
 /** The reference: everything in this thread. */
@@ -166,8 +172,8 @@ export async function bounceMidi(options: BounceOptions): Promise<BounceResult> 
     });
 
   try {
-    // Workers take the lighter groups; this thread renders the heaviest one meanwhile and mixes between pages.
-    const remote = Promise.all(groups.slice(1).map(startWorker));
+    // Workers take the heavier groups; this thread, which also mixes and starts first, renders the lightest.
+    const remote = Promise.all(groups.slice(0, -1).map(startWorker));
     remote.catch(() => undefined);
     const soundfont = await loadSoundFont(options.soundfontPath);
     const renderer = createMidiRenderer({
@@ -175,7 +181,7 @@ export async function bounceMidi(options: BounceOptions): Promise<BounceResult> 
       soundfont,
       sampleRate: options.sampleRate,
       effects: options.effects ?? false,
-      channels: groups[0]!,
+      channels: groups.at(-1)!,
     });
     for (let pageIndex = 0; pageIndex < pageCount && !failure; pageIndex++) {
       const pageLength = Math.min(pageFrames, frames - pageIndex * pageFrames);
