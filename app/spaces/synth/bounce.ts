@@ -2,15 +2,14 @@
 // the calling thread and worker threads each render one group page by page, and pages are summed here in
 // ascending channel order, so the result is bit-identical to the one-thread render whatever the thread count.
 // Owned by app/spaces/synth; called by the CLI, the benchmark and the engine host's export.
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { MidiSequence } from "../midi/sequence";
 import type { BounceJob, RecycleMessage, WorkerMessage } from "./bounce-protocol";
 import { type ChannelStem, channelStems, endFrame } from "./events";
 import { createMidiRenderer, mixStemsInto, type StemFrames } from "./renderer";
 import { loadSoundFont } from "./soundbank";
+import { bounceWorkerUrl } from "./worker-entry";
 
 export interface BounceOptions {
   readonly sequence: MidiSequence;
@@ -79,12 +78,6 @@ export async function bounceMidiSerial(options: BounceOptions): Promise<BounceRe
   return { interleaved, frames, sampleRate: options.sampleRate, groups: [[...renderer.channels]] };
 }
 
-/** Compiled builds start bounce-worker.js directly; from source, a JS entry loads the TypeScript through tsx. */
-function workerUrl(): URL {
-  const compiled = new URL("./bounce-worker.js", import.meta.url);
-  return existsSync(fileURLToPath(compiled)) ? compiled : new URL("./bounce-worker.mjs", import.meta.url);
-}
-
 function yieldToMessages(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
@@ -104,7 +97,7 @@ export async function bounceMidi(options: BounceOptions): Promise<BounceResult> 
   const localPool: StemFrames[][] = [];
   let mixedPages = 0;
   let failure: Error | undefined;
-  const url = workerUrl();
+  const url = await bounceWorkerUrl();
   const workers: Worker[] = [];
   const running = new Set<Worker>();
 

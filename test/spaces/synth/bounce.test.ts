@@ -1,6 +1,8 @@
+import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { bounceMidi, bounceMidiSerial, planChannelGroups } from "../../../app/spaces/synth/bounce";
 import { channelStems, lastEventFrame } from "../../../app/spaces/synth/events";
+import { bounceWorkerUrl } from "../../../app/spaces/synth/worker-entry";
 import { benchmarkSong } from "../../../bench/synth/song";
 import { countDifferences, peak, TIMGM6MB } from "./fixtures";
 
@@ -35,6 +37,14 @@ describe("bounceMidi", () => {
     const three = await bounceMidi({ ...options, workers: 3, pageFrames: 65_536 });
     expect(three.groups).toHaveLength(3);
     expect(countDifferences(three.interleaved, serial.interleaved)).toBe(0);
+  });
+
+  it("starts workers from a cached JavaScript bundle of the worker when run from source", async () => {
+    const url = await bounceWorkerUrl();
+    expect(url.pathname).toMatch(/node_modules\/\.cache\/lcanvas\/bounce-worker-[0-9a-f]{16}\.mjs$/);
+    expect(existsSync(url)).toBe(true);
+    expect(readFileSync(url, "utf8")).toMatch(/from "spessasynth_core"/);
+    expect(await bounceWorkerUrl()).toBe(url);
   });
 
   it("reports a worker's failure as an error naming the problem", async () => {
