@@ -257,7 +257,7 @@ export type ExportFormat = "mid" | "wav";
 
 export interface ExportOptions {
   readonly format: ExportFormat;
-  /** WAV sample format; default 24. */
+  /** WAV sample format; default the source's own depth (16, 24 or 32f) when it has one of these, else 24. */
   readonly bits?: WavExportDepth;
   /** WAV sample rate; default the source's own rate. */
   readonly sampleRate?: number;
@@ -269,7 +269,11 @@ export interface ExportResult {
   /** WAV only: samples saturated at the integer depth (see writeWav). */
   readonly clippedSamples?: number;
   readonly sampleRate?: number;
+  /** WAV only: the sample format written. */
+  readonly bits?: WavExportDepth;
 }
+
+const SOURCE_DEPTHS: Readonly<Record<string, WavExportDepth>> = { int16: "16", int24: "24", float32: "32f" };
 
 async function sequenceOf(library: LibraryHandles, artifact: Artifact): Promise<MidiSequence> {
   const bytes = await library.store.get(artifact.hash);
@@ -325,7 +329,10 @@ export async function exportArtifact(
       "Export an audio artifact",
     );
   }
-  const audio = await loadAudio(library, artifact, options.sampleRate);
-  const { bytes, clippedSamples } = writeWav(audio, options.bits ?? "24");
-  return { format: "wav", bytes, clippedSamples, sampleRate: audio.sampleRate };
+  const decoded = await decodeAudio(await library.store.get(artifact.hash), artifact.id);
+  const audio =
+    options.sampleRate === undefined ? decoded.audio : await resample(decoded.audio, options.sampleRate);
+  const bits = options.bits ?? SOURCE_DEPTHS[decoded.wav?.sampleFormat ?? ""] ?? "24";
+  const { bytes, clippedSamples } = writeWav(audio, bits);
+  return { format: "wav", bytes, clippedSamples, sampleRate: audio.sampleRate, bits };
 }

@@ -104,6 +104,32 @@ describe("lcanvas import / export", { timeout: 90_000 }, () => {
     expect(readFileSync(join(dir, "out.wav")).equals(Buffer.from(wav))).toBe(true);
   });
 
+  it("exports WAV at the source's depth when --bits is not given (16-bit in, 16-bit out, same bytes)", () => {
+    const wav16 = wavBytes({
+      depth: "16",
+      sampleRate: 48000,
+      channels: 2,
+      interleaved: integerSamples(2 * 700, 16),
+    });
+    writeFileSync(join(dir, "take16.wav"), wav16);
+    const imported = lcanvas("import", "take16.wav", "--store", store);
+    expect(imported.code).toBe(0);
+    const id = String(imported.lines[0]!["id"]);
+    const out = lcanvas("export", id, "--format", "wav", "--out", "out16.wav", "--store", store);
+    expect(out.code).toBe(0);
+    expect(out.lines[0]).toMatchObject({ format: "wav", bits: "16", sampleRate: 48000 });
+    expect(readFileSync(join(dir, "out16.wav")).equals(Buffer.from(wav16))).toBe(true);
+  });
+
+  it("names an --out path it cannot write and what to do, without a stack trace", () => {
+    const imported = lcanvas("import", "type0.mid", "--store", store);
+    const id = String(imported.lines[0]!["id"]);
+    const out = lcanvas("export", id, "--format", "mid", "--out", "no/such/folder/x.mid", "--store", store);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/cannot write no\/such\/folder\/x\.mid \(ENOENT\).*folder exists/);
+    expect(out.stderr).not.toMatch(/internal error|at async/);
+  });
+
   it("says WAV export of MIDI needs the synthesizer, and rejects bad options with usage", () => {
     const imported = lcanvas("import", "song.mid", "--store", store);
     const id = String(imported.lines[0]!["id"]);

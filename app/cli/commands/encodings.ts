@@ -100,8 +100,8 @@ const exportCommand: Command = {
     if (positionals.length !== 1) throw usageError(exportCommand, "name exactly one artifact id");
     const format = values["format"];
     if (format !== "mid" && format !== "wav") throw usageError(exportCommand, "--format must be mid or wav");
-    const bits = values["bits"] ?? "24";
-    if (bits !== "16" && bits !== "24" && bits !== "32f")
+    const bits = values["bits"];
+    if (bits !== undefined && bits !== "16" && bits !== "24" && bits !== "32f")
       throw usageError(exportCommand, "--bits must be 16, 24 or 32f");
     if (format === "mid" && values["bits"] !== undefined)
       throw usageError(exportCommand, "--bits applies to wav only");
@@ -129,17 +129,24 @@ const exportCommand: Command = {
       try {
         const result = await exportArtifact(library, id, {
           format: format as ExportFormat,
-          bits: bits as WavExportDepth,
+          ...(bits === undefined ? {} : { bits: bits as WavExportDepth }),
           ...(sampleRate === undefined ? {} : { sampleRate }),
         });
-        await writeFile(out, result.bytes);
+        try {
+          await writeFile(out, result.bytes);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code ?? "";
+          throw new UserError(
+            `cannot write ${out} (${code || String(error)}): check that its folder exists and is writable, or choose another --out`,
+          );
+        }
         printJson(io, {
           id,
           out,
           format: result.format,
           bytes: result.bytes.length,
           ...(result.format === "wav"
-            ? { bits, sampleRate: result.sampleRate, clippedSamples: result.clippedSamples }
+            ? { bits: result.bits, sampleRate: result.sampleRate, clippedSamples: result.clippedSamples }
             : {}),
         });
         return 0;
