@@ -17,6 +17,7 @@ export const GROUPS: readonly CommandGroup[] = [
   { words: ["devices"], load: () => import("./commands/devices") },
   { words: ["engine"], load: () => import("./commands/engine") },
   { words: ["synth", "sample"], load: () => import("./commands/synth") },
+  { words: ["play", "bounce"], load: () => import("./commands/transport") },
 ];
 
 async function loadCommands(firstWord?: string): Promise<Command[]> {

@@ -1,0 +1,240 @@
+// `lcanvas play` and `lcanvas bounce`: a project played live through the engine host (with live stats and an
+// optional capture of what the callback produced), or bounced offline through the same kernel.
+// Owned by the host helper; the logic lives in app/host (session.ts, bounce.ts).
+import { resolve } from "node:path";
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import type { BounceBits } from "../../host/bounce";
+import type { SessionStats } from "../../host/session";
+import { writeFileAtomic } from "../../project/atomic-write";
+import { type CliIo, type Command, printJson, UserError, usageError } from "../command";
+import { Progress } from "../progress";
+
+/** Errors of these classes carry a message for the user (what was wrong, what to do). */
+const USER_ERRORS = new Set([
+  "HostError",
+  "ProjectError",
+  "SoundFontError",
+  "EncodingError",
+  "StoreError",
+  "CanvasFileError",
+  "AddonNotBuiltError",
+  "RenderError",
+  "DocumentError",
+  "MidiSequenceError",
+]);
+
+function asUserError(error: unknown): unknown {
+  if (error instanceof Error && USER_ERRORS.has(error.name)) return new UserError(error.message);
+  return error;
+}
+
+function parse<T extends ParseArgsConfig["options"]>(command: Command, args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true as const, strict: true as const });
+  } catch (error) {
+    throw usageError(command, (error as Error).message);
+  }
+}
+
+function positiveNumber(command: Command, name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0)
+    throw usageError(command, `--${name} must be a number > 0, got "${text}"`);
+  return value;
+}
+
+function statsLine(stats: SessionStats, sampleRate: number, elapsedMs: number): string {
+  const heads = stats.heads
+    .filter((h) => h.playing)
+    .map((h) => `${h.name} beat ${h.positionBeat.toFixed(2)}`)
+    .join(" | ");
+  const e = stats.engine;
+  const r = stats.renderer;
+  return [
+    `${(elapsedMs / 1000).toFixed(1)}s`,
+    `[${stats.driver}]`,
+    heads || "stopped",
+    `pages ${r.pagesRendered} (+${r.pagesCopied} shared)`,
+    `queue ${r.queueLength}`,
+    `misses ${e.pageMisses}`,
+    `late ${e.lateBlocks}`,
+    `cb max ${(e.maxCallbackNs / 1000).toFixed(0)}us`,
+    `end ${(stats.endFrame / sampleRate).toFixed(1)}s`,
+  ].join("  ");
+}
+
+const PLAY_OPTIONS = {
+  heads: { type: "string" },
+  seconds: { type: "string" },
+  driver: { type: "string" },
+  api: { type: "string" },
+  device: { type: "string" },
+  capture: { type: "string" },
+  soundfont: { type: "string" },
+  "buffer-frames": { type: "string" },
+  lookahead: { type: "string" },
+} as const;
+
+const play: Command = {
+  path: ["play"],
+  usage:
+    "play PROJECT [--heads N] [--seconds S] [--driver rtaudio|null] [--api jack|pulse|alsa] [--capture OUT.wav] [--soundfont FILE]",
+  summary: "play a project's attention heads through the audio engine, with live stats (Ctrl-C stops)",
+  async run(args: string[], io: CliIo): Promise<number> {
+    const { values, positionals } = parse(play, args, PLAY_OPTIONS);
+    if (positionals.length !== 1) throw usageError(play, "give exactly one PROJECT folder");
+    const driver = values.driver ?? "rtaudio";
+    if (driver !== "rtaudio" && driver !== "null") {
+      throw usageError(play, `--driver must be rtaudio or null, got "${driver}"`);
+    }
+    if (values.api !== undefined && !["jack", "pulse", "alsa"].includes(values.api)) {
+      throw usageError(play, `--api must be jack, pulse or alsa, got "${values.api}"`);
+    }
+    const seconds = positiveNumber(play, "seconds", values.seconds);
+    const headCount = positiveNumber(play, "heads", values.heads);
+    if (headCount !== undefined && !Number.isInteger(headCount)) {
+      throw usageError(play, `--heads must be a whole number, got "${values.heads}"`);
+    }
+    const bufferFrames = positiveNumber(play, "buffer-frames", values["buffer-frames"]);
+    const lookahead = positiveNumber(play, "lookahead", values.lookahead);
+    const projectDir = resolve(positionals[0]!);
+    const { openSession } = await import("../../host/session");
+    const { stereoWav } = await import("../../host/bounce");
+    let session: Awaited<ReturnType<typeof openSession>>;
+    try {
+      session = await openSession(projectDir, {
+        driver,
+        autosaveMs: 0,
+        onNote: (text) => io.err(`note: ${text}`),
+        ...(values.api === undefined ? {} : { api: values.api }),
+        ...(values.device === undefined ? {} : { device: values.device }),
+        ...(values.soundfont === undefined ? {} : { soundfont: values.soundfont }),
+        ...(bufferFrames === undefined ? {} : { bufferFrames }),
+        ...(lookahead === undefined ? {} : { lookaheadSeconds: lookahead }),
+      });
+    } catch (error) {
+      throw asUserError(error);
+    }
+    const progress = new Progress(io, { plainIntervalMs: 500 });
+    let interrupted = false;
+    const onSigint = () => {
+      interrupted = true;
+    };
+    process.on("SIGINT", onSigint);
+    try {
+      const all = session.headIds();
+      const heads = headCount === undefined ? all : all.slice(0, headCount);
+      if (heads.length === 0)
+        throw new UserError(`the project in ${projectDir} has no attention heads: add one`);
+      const startedMs = Date.now();
+      progress.status("rendering ahead of the heads...", true);
+      await session.waitReady({ heads }).catch((error: unknown) => {
+        throw asUserError(error);
+      });
+      const sampleRate = session.sampleRate;
+      if (values.capture !== undefined) {
+        const end = session.renderer.endFrame();
+        const limitSeconds = seconds ?? end / sampleRate + 1;
+        session.startCapture(Math.ceil(limitSeconds * sampleRate) + 8 * session.bufferFrames);
+      }
+      for (const id of heads) session.play(id);
+      let info: ReturnType<typeof session.start>;
+      try {
+        info = session.start();
+      } catch (error) {
+        throw asUserError(error);
+      }
+      const playStartMs = Date.now();
+      progress.done();
+      io.err(
+        `playing ${heads.length} head(s) through the ${info.name} driver at ${sampleRate} Hz (ready after ${playStartMs - startedMs} ms)`,
+      );
+      const loops = new Set(session.document.heads.filter((h) => h.loopEnabled).map((h) => h.id));
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 100));
+        const stats = session.stats();
+        const elapsedMs = Date.now() - playStartMs;
+        progress.status(statsLine(stats, sampleRate, elapsedMs));
+        if (interrupted) break;
+        if (seconds !== undefined && elapsedMs >= seconds * 1000) break;
+        const finished = stats.heads
+          .filter((h) => heads.includes(h.id))
+          .every((h) => !loops.has(h.id) && h.positionFrames >= stats.endFrame);
+        if (finished) break;
+      }
+      session.engine.stop();
+      const stats = session.stats();
+      progress.status(statsLine(stats, sampleRate, Date.now() - playStartMs), true);
+      progress.done();
+      let captured: { file: string; frames: number } | undefined;
+      if (values.capture !== undefined) {
+        const samples = session.stopCapture();
+        const file = resolve(values.capture);
+        await writeFileAtomic(file, stereoWav(samples, sampleRate, "32f").bytes);
+        captured = { file, frames: samples.length / 2 };
+      }
+      printJson(io, {
+        project: projectDir,
+        driver: stats.driver,
+        interrupted,
+        heads: stats.heads.map((h) => ({
+          name: h.name,
+          positionBeat: h.positionBeat,
+          positionFrames: h.positionFrames,
+        })),
+        engine: stats.engine,
+        renderer: { ...stats.renderer },
+        ...(captured ? { capture: captured } : {}),
+      });
+      return 0;
+    } finally {
+      process.off("SIGINT", onSigint);
+      await session.close();
+    }
+  },
+};
+
+const BOUNCE_OPTIONS = {
+  out: { type: "string" },
+  stems: { type: "string" },
+  head: { type: "string" },
+  bits: { type: "string" },
+  soundfont: { type: "string" },
+} as const;
+
+const bounceCommand: Command = {
+  path: ["bounce"],
+  usage: "bounce PROJECT --out MIX.wav [--stems DIR] [--head NAME] [--bits 16|24|32f] [--soundfont FILE]",
+  summary: "render a project offline through the engine's kernel into a WAV file (and one WAV per lane)",
+  async run(args: string[], io: CliIo): Promise<number> {
+    const { values, positionals } = parse(bounceCommand, args, BOUNCE_OPTIONS);
+    if (positionals.length !== 1) throw usageError(bounceCommand, "give exactly one PROJECT folder");
+    if (values.out === undefined) throw usageError(bounceCommand, "--out MIX.wav is required");
+    const bits = values.bits ?? "32f";
+    if (bits !== "16" && bits !== "24" && bits !== "32f") {
+      throw usageError(bounceCommand, `--bits must be 16, 24 or 32f, got "${bits}"`);
+    }
+    const { bounce } = await import("../../host/bounce");
+    const progress = new Progress(io);
+    const labels = { render: "rendering pages", mix: "mixing", stems: "stems" } as const;
+    try {
+      const result = await bounce(resolve(positionals[0]!), {
+        out: resolve(values.out),
+        bits: bits as BounceBits,
+        ...(values.stems === undefined ? {} : { stems: resolve(values.stems) }),
+        ...(values.head === undefined ? {} : { head: values.head }),
+        ...(values.soundfont === undefined ? {} : { session: { soundfont: values.soundfont } }),
+        onProgress: (p) => progress.update(labels[p.phase], p.done, p.total),
+      });
+      progress.done();
+      printJson(io, result);
+      return 0;
+    } catch (error) {
+      progress.done();
+      throw asUserError(error);
+    }
+  },
+};
+
+export const commands: Command[] = [play, bounceCommand];

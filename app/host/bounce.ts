@@ -1,0 +1,144 @@
+// Offline bounce of a project: renders every page of [0, end) for the chosen heads through the lookahead
+// renderer, then mixes through the engine's offline driver (the same kernel as live playback) into a WAV file;
+// stems solo each lane in turn through the control block. Owned by app/host; called by `lcanvas bounce`, tests.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "../project/atomic-write";
+import { type WavExportDepth, writeWav } from "../spaces/audio/wav";
+import { HostError, openSession, type Session, type SessionOptions } from "./session";
+
+export type BounceBits = "16" | "24" | "32f";
+
+export interface BounceProgress {
+  readonly phase: "render" | "mix" | "stems";
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface BounceOptions {
+  readonly out: string;
+  /** A folder for one WAV per lane. */
+  readonly stems?: string;
+  /** One head (id or name); default: every head, mixed as the live engine plays them. */
+  readonly head?: string;
+  readonly bits?: BounceBits;
+  /** Frames to bounce from 0 (default: the end of the content, release tails included). */
+  readonly frames?: number;
+  readonly session?: Omit<SessionOptions, "driver">;
+  readonly onProgress?: (progress: BounceProgress) => void;
+}
+
+export interface BounceResult {
+  readonly out: string;
+  readonly frames: number;
+  readonly sampleRate: number;
+  readonly seconds: number;
+  readonly heads: readonly string[];
+  readonly stems: readonly string[];
+  readonly clippedSamples: number;
+  readonly pageMisses: number;
+}
+
+const MIX_CHUNK_SECONDS = 1;
+
+/** Interleaved stereo to WAV bytes. */
+export function stereoWav(
+  interleaved: Float32Array,
+  sampleRate: number,
+  bits: WavExportDepth,
+): { bytes: Uint8Array; clippedSamples: number } {
+  const frames = interleaved.length / 2;
+  const left = new Float32Array(frames);
+  const right = new Float32Array(frames);
+  for (let i = 0; i < frames; i++) {
+    left[i] = interleaved[2 * i]!;
+    right[i] = interleaved[2 * i + 1]!;
+  }
+  return writeWav({ sampleRate, frames, channelData: [left, right] }, bits);
+}
+
+/** Plays the chosen heads from frame 0 through the offline driver for `frames` frames. */
+function mixFrom0(
+  session: Session,
+  heads: readonly string[],
+  frames: number,
+  onChunk: (done: number) => void,
+): Float32Array {
+  session.stop();
+  session.relocate(undefined, 0);
+  session.play(undefined);
+  for (const id of session.headIds()) if (!heads.includes(id)) session.stop(id);
+  const out = new Float32Array(frames * 2);
+  const chunk = Math.max(session.bufferFrames, MIX_CHUNK_SECONDS * session.sampleRate);
+  for (let done = 0; done < frames; ) {
+    const n = Math.min(chunk, frames - done);
+    out.set(session.renderOffline(n), done * 2);
+    done += n;
+    onChunk(done);
+  }
+  session.stop();
+  return out;
+}
+
+function fileName(text: string): string {
+  return text.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "") || "lane";
+}
+
+/** Bounces a project. Nothing in the project folder but its cache is written. */
+export async function bounce(projectDir: string, options: BounceOptions): Promise<BounceResult> {
+  const bits = options.bits ?? "32f";
+  const session = await openSession(projectDir, {
+    autosaveMs: 0,
+    ...options.session,
+    driver: "offline",
+    loops: false,
+  });
+  try {
+    const heads = options.head === undefined ? session.headIds() : [session.headId(options.head)];
+    if (heads.length === 0) {
+      throw new HostError(`the project in ${projectDir} has no attention heads: add one, then bounce`);
+    }
+    const frames = options.frames ?? session.renderer.endFrame();
+    if (!Number.isInteger(frames) || frames <= 0) {
+      throw new HostError(
+        `the project in ${projectDir} has nothing to bounce (no regions): add a region first`,
+      );
+    }
+    session.seek(undefined, 0);
+    await session.renderer.renderRange(heads, 0, frames, (done, total) =>
+      options.onProgress?.({ phase: "render", done, total }),
+    );
+    const mix = mixFrom0(session, heads, frames, (done) =>
+      options.onProgress?.({ phase: "mix", done, total: frames }),
+    );
+    const { bytes, clippedSamples } = stereoWav(mix, session.sampleRate, bits);
+    await writeFileAtomic(options.out, bytes);
+    const stems: string[] = [];
+    if (options.stems !== undefined) {
+      await mkdir(options.stems, { recursive: true });
+      const lanes = session.document.lanes;
+      const control = session.engine.control;
+      for (const [index, lane] of lanes.entries()) {
+        lanes.forEach((_, other) => control.setLaneSolo(other, other === index));
+        const stem = mixFrom0(session, heads, frames, () => undefined);
+        const path = join(options.stems, `${String(index + 1).padStart(2, "0")}-${fileName(lane.name)}.wav`);
+        await writeFileAtomic(path, stereoWav(stem, session.sampleRate, bits).bytes);
+        stems.push(path);
+        options.onProgress?.({ phase: "stems", done: index + 1, total: lanes.length });
+      }
+      lanes.forEach((lane, index) => control.setLaneSolo(index, lane.solo));
+    }
+    return {
+      out: options.out,
+      frames,
+      sampleRate: session.sampleRate,
+      seconds: frames / session.sampleRate,
+      heads,
+      stems,
+      clippedSamples,
+      pageMisses: session.engine.stats().pageMisses,
+    };
+  } finally {
+    await session.close();
+  }
+}

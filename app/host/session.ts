@@ -1,0 +1,610 @@
+// The engine host: one open project playing through the native engine. Owns the document editor, the library,
+// the canvas file, the Engine and its control block, the lookahead renderer, and the control loop that feeds the
+// renderer head positions and maps its stream keys into the control block. Callers: the CLI (play, bounce),
+// app/host/bounce.ts, tests; later the desktop shell. Design: docs/host.md.
+import { join } from "node:path";
+import { CanvasWriter } from "../audio/canvas-file";
+import type { EngineStats } from "../audio/control-block";
+import { type DriverInfo, Engine } from "../audio/engine";
+import { type Command, DocumentEditor, findHead, type Gesture, type ProjectDocument } from "../core/document";
+import { beatToFrame, frameToBeat } from "../core/time/tempo-map";
+import { type Autosaver, startAutosave } from "../project/autosave";
+import { openProject, saveProject } from "../project/project";
+import { realizeGenerative } from "../render/generative";
+import { createLookaheadRenderer } from "../render/index";
+import type { HeadView, LookaheadRenderer, RendererStats } from "../render/types";
+import { findSoundFont } from "../spaces/synth/soundfonts";
+import { type Library, openLibrary } from "../store";
+import { prepareCanvasCache } from "./canvas-cache";
+import { applyHeadControls, applyLaneControls, isMixerOnlyChange } from "./mixer";
+
+export type SessionDriver = "null" | "rtaudio" | "offline";
+
+export interface SessionOptions {
+  readonly driver: SessionDriver;
+  /** rtaudio: "jack", "pulse", "alsa" (default: RtAudio's choice). */
+  readonly api?: string;
+  readonly device?: string;
+  /** Frames per callback (and per offline block). Default 256. */
+  readonly bufferFrames?: number;
+  /** Default 48000. */
+  readonly sampleRate?: number;
+  /** Default 2 s. */
+  readonly lookaheadSeconds?: number;
+  /** Render worker threads; default: the renderer's (one per core). */
+  readonly workers?: number;
+  /** The SoundFont setting (else LCANVAS_SOUNDFONT, else the system locations). */
+  readonly soundfont?: string;
+  /** Frames per canvas page. Default 4096. */
+  readonly framesPerPage?: number;
+  /** Control loop period. Default 5 ms. */
+  readonly controlIntervalMs?: number;
+  /** Loop ranges of the heads are played (default true; bounces turn them off). */
+  readonly loops?: boolean;
+  /** Autosave delay after an edit; 0 = no autosave. Default 30 s. */
+  readonly autosaveMs?: number;
+  /** rtaudio: fall back to the null driver when no device or server is available (default true). */
+  readonly fallbackToNull?: boolean;
+  /** Notes for the user (a rebuilt cache, a driver fallback). */
+  readonly onNote?: (text: string) => void;
+}
+
+/** A problem of the host the user can act on; the message says what was wrong and what to do. */
+export class HostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HostError";
+  }
+}
+
+export interface HeadState {
+  readonly id: string;
+  readonly name: string;
+  readonly slot: number;
+  readonly playing: boolean;
+  readonly positionFrames: number;
+  readonly positionBeat: number;
+}
+
+export interface SessionStats {
+  readonly driver: string;
+  readonly engine: EngineStats;
+  readonly renderer: RendererStats;
+  readonly heads: readonly HeadState[];
+  readonly endFrame: number;
+  readonly controlTicks: number;
+  readonly rendererErrors: number;
+}
+
+interface PendingSeek {
+  readonly counter: number;
+  readonly frame: number;
+}
+
+const CHANNELS = 2;
+const PAGE_CAPACITY = 32_768;
+
+function requireSampleRate(sampleRate: number): number {
+  if (!Number.isInteger(sampleRate) || sampleRate < 8000 || sampleRate > 384_000) {
+    throw new HostError(
+      `sample rate ${sampleRate} is not supported: use a whole number of Hz in 8000..384000`,
+    );
+  }
+  return sampleRate;
+}
+
+export class Session {
+  readonly projectDir: string;
+  readonly sampleRate: number;
+  readonly bufferFrames: number;
+  readonly lookaheadFrames: number;
+  readonly editor: DocumentEditor;
+  readonly engine: Engine;
+  readonly renderer: LookaheadRenderer;
+  readonly canvasPath: string;
+  readonly #options: SessionOptions;
+  readonly #library: Library;
+  readonly #writer: CanvasWriter;
+  readonly #slots = new Map<string, number>();
+  readonly #playing: boolean[];
+  readonly #pending: (PendingSeek | undefined)[];
+  readonly #unsubscribe: (() => void)[] = [];
+  #document: ProjectDocument;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #autosaver: Autosaver | undefined;
+  #driverName = "none";
+  #ticks = 0;
+  #rendererErrors = 0;
+  #closed = false;
+
+  /** Use openSession(). */
+  constructor(parts: {
+    projectDir: string;
+    options: SessionOptions;
+    document: ProjectDocument;
+    library: Library;
+    engine: Engine;
+    writer: CanvasWriter;
+    renderer: LookaheadRenderer;
+    canvasPath: string;
+    sampleRate: number;
+    lookaheadFrames: number;
+  }) {
+    this.projectDir = parts.projectDir;
+    this.#options = parts.options;
+    this.#document = parts.document;
+    this.#library = parts.library;
+    this.engine = parts.engine;
+    this.#writer = parts.writer;
+    this.renderer = parts.renderer;
+    this.canvasPath = parts.canvasPath;
+    this.sampleRate = parts.sampleRate;
+    this.bufferFrames = parts.options.bufferFrames ?? 256;
+    this.lookaheadFrames = parts.lookaheadFrames;
+    this.editor = new DocumentEditor(parts.document);
+    const maxHeads = this.engine.options.maxHeads;
+    this.#playing = new Array<boolean>(maxHeads).fill(false);
+    this.#pending = new Array<PendingSeek | undefined>(maxHeads).fill(undefined);
+    this.#assignSlots(parts.document);
+    this.#applyMixer(parts.document);
+    this.#unsubscribe.push(
+      this.renderer.onStreamKeysChanged((headId, keys) => this.#mapStreams(headId, keys)),
+      this.editor.subscribe((next) => this.#onDocument(next)),
+    );
+    for (const head of parts.document.heads) {
+      this.#mapStreams(head.id, this.renderer.streamKeys(head.id));
+      this.#seekSlot(head.id, beatToFrame(parts.document.tempoMap, head.positionBeat, this.sampleRate));
+    }
+    const autosaveMs = parts.options.autosaveMs ?? 30_000;
+    if (autosaveMs > 0) {
+      this.#autosaver = startAutosave(this.projectDir, this.editor, {
+        delayMs: autosaveMs,
+        onError: (error) => this.#note(`autosave failed: ${(error as Error).message}`),
+      });
+    }
+    this.#prerenderLoops(parts.document);
+    this.#tick();
+    this.#timer = setInterval(() => this.#tick(), parts.options.controlIntervalMs ?? 5);
+  }
+
+  get document(): ProjectDocument {
+    return this.editor.document;
+  }
+
+  headIds(): string[] {
+    return this.document.heads.map((head) => head.id);
+  }
+
+  /** The engine head slot of a head id or name; throws HostError naming the heads there are. */
+  slotOf(head: string): number {
+    const byId = this.#slots.get(head);
+    if (byId !== undefined) return byId;
+    const named = this.document.heads.find((h) => h.name === head);
+    if (named) return this.#slots.get(named.id)!;
+    throw new HostError(
+      `there is no attention head "${head}": the project has ${this.document.heads.map((h) => `"${h.name}" (${h.id})`).join(", ")}`,
+    );
+  }
+
+  /** A head's id from its id or name. */
+  headId(head: string): string {
+    const slot = this.slotOf(head);
+    for (const [id, s] of this.#slots) if (s === slot) return id;
+    throw new HostError(`there is no attention head "${head}"`);
+  }
+
+  #ids(head: string | undefined): string[] {
+    return head === undefined ? this.headIds() : [this.headId(head)];
+  }
+
+  // ---- driver ----
+
+  /** Starts the live driver (nothing for "offline"). rtaudio falls back to null when no device is available. */
+  start(): DriverInfo {
+    const driver = this.#options.driver;
+    const base = {
+      bufferFrames: this.bufferFrames,
+      realtimePriority: true,
+      ...(this.#options.api === undefined ? {} : { api: this.#options.api }),
+      ...(this.#options.device === undefined ? {} : { deviceId: this.#options.device }),
+    };
+    if (driver !== "rtaudio") {
+      const info = this.engine.start({ ...base, driver });
+      this.#driverName = driver;
+      return info;
+    }
+    try {
+      const info = this.engine.start({ ...base, driver: "rtaudio" });
+      this.#driverName = info.name;
+      return info;
+    } catch (error) {
+      if (this.#options.fallbackToNull === false) {
+        throw new HostError(
+          `no audio output could be opened (${(error as Error).message}): start a sound server or choose another API with --api, or use --driver null`,
+        );
+      }
+      this.#note(
+        `no audio device or server available (${(error as Error).message}); playing through the null driver (silent, same timing)`,
+      );
+      const info = this.engine.start({ ...base, driver: "null" });
+      this.#driverName = "null";
+      return info;
+    }
+  }
+
+  driverName(): string {
+    return this.#driverName;
+  }
+
+  /** The offline driver: renders `frames` through the same kernel on this thread. */
+  renderOffline(frames: number): Float32Array {
+    const out = this.engine.renderOffline(frames, { blockFrames: this.bufferFrames });
+    this.#tick();
+    return out;
+  }
+
+  startCapture(maxFrames: number): void {
+    this.engine.startCapture(maxFrames);
+  }
+
+  stopCapture(): Float32Array {
+    return this.engine.stopCapture();
+  }
+
+  // ---- transport ----
+
+  play(head?: string): void {
+    for (const id of this.#ids(head)) {
+      const slot = this.#slots.get(id)!;
+      this.#playing[slot] = true;
+      this.engine.play(slot);
+    }
+    this.#tick();
+  }
+
+  /** Pauses in place. */
+  stop(head?: string): void {
+    for (const id of this.#ids(head)) {
+      const slot = this.#slots.get(id)!;
+      this.#playing[slot] = false;
+      this.engine.pause(slot);
+    }
+    this.#tick();
+  }
+
+  /** Seeks to a beat; pages of the old window are never played again (the head's generation is bumped). */
+  seek(head: string | undefined, atBeat: number): void {
+    if (!Number.isFinite(atBeat) || atBeat < 0) {
+      throw new HostError(`cannot seek to beat ${atBeat}: give a beat >= 0`);
+    }
+    const frame = beatToFrame(this.document.tempoMap, atBeat, this.sampleRate);
+    for (const id of this.#ids(head)) this.#seekSlot(id, frame);
+    this.#tick();
+  }
+
+  /**
+   * Moves heads to a frame WITHOUT bumping their generation: rendered pages stay valid. Only for replaying
+   * content that did not change since it was rendered (the bounce's stems); a user's seek is seek().
+   */
+  relocate(head: string | undefined, frame: number): void {
+    for (const id of this.#ids(head)) {
+      const slot = this.#slots.get(id)!;
+      this.#pending[slot] = { counter: this.engine.seek(slot, frame), frame };
+    }
+    this.#tick();
+  }
+
+  /** Seeks each head to its start position (the document's positionBeat). */
+  rewind(head?: string): void {
+    for (const id of this.#ids(head)) {
+      const found = findHead(this.document, id)!;
+      this.#seekSlot(id, beatToFrame(this.document.tempoMap, found.positionBeat, this.sampleRate));
+    }
+    this.#tick();
+  }
+
+  /** Sets a head's loop range (saved in the document; a control-block change). */
+  setLoop(head: string, startBeat: number, endBeat: number, enabled: boolean): void {
+    const headId = this.headId(head);
+    if (enabled && !(endBeat > startBeat)) {
+      throw new HostError(`loop end beat ${endBeat} must be after loop start beat ${startBeat}`);
+    }
+    this.apply(
+      {
+        kind: "updateHead",
+        headId,
+        changes: { loopStartBeat: startBeat, loopEndBeat: endBeat, loopEnabled: enabled },
+      },
+      "set loop",
+    );
+  }
+
+  /** Only rate 1 plays in this build. */
+  setRate(head: string, rate: number): void {
+    this.headId(head);
+    if (rate !== 1) {
+      throw new HostError(`playback rate ${rate} is not supported yet: heads play at rate 1 (as written)`);
+    }
+  }
+
+  // ---- edits ----
+
+  /** Applies commands as one undo step: mixer fields go to the control block, everything else to the renderer. */
+  apply(commands: Command | readonly Command[], label?: string): void {
+    this.editor.apply(commands, label);
+  }
+
+  beginGesture(label: string): Gesture {
+    return this.editor.beginGesture(label);
+  }
+
+  undo(): boolean {
+    return this.editor.undo();
+  }
+
+  redo(): boolean {
+    return this.editor.redo();
+  }
+
+  /** Saves the document atomically (project.lcanvas.json). */
+  async save(): Promise<void> {
+    await saveProject(this.projectDir, this.document);
+  }
+
+  // ---- readiness, stats ----
+
+  /** Frames from each head's audible position that must be rendered before play is heard at once. */
+  #wantedAhead(headId: string, audibleFrame: number): number {
+    const end = this.renderer.endFrame();
+    return Math.max(0, Math.min(this.lookaheadFrames, end - audibleFrame));
+  }
+
+  /** Resolves once every head's window is rendered (play is then heard in the next block). */
+  async waitReady(options: { heads?: readonly string[]; timeoutMs?: number } = {}): Promise<void> {
+    const ids = options.heads?.map((h) => this.headId(h)) ?? this.headIds();
+    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    for (;;) {
+      this.#tick();
+      const ready = this.renderer.stats().readyAheadFrames;
+      const waiting = ids.filter((id) => {
+        const slot = this.#slots.get(id)!;
+        return (ready[id] ?? 0) < this.#wantedAhead(id, this.#audibleFrame(slot));
+      });
+      if (waiting.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new HostError(
+          `the renderer did not get ahead of heads ${waiting.join(", ")} within ${options.timeoutMs ?? 60_000} ms`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  heads(): HeadState[] {
+    return this.document.heads.map((head) => {
+      const slot = this.#slots.get(head.id)!;
+      const positionFrames = this.#audibleFrame(slot);
+      return {
+        id: head.id,
+        name: head.name,
+        slot,
+        playing: this.#playing[slot] ?? false,
+        positionFrames,
+        positionBeat: frameToBeat(this.document.tempoMap, positionFrames, this.sampleRate),
+      };
+    });
+  }
+
+  stats(): SessionStats {
+    return {
+      driver: this.#driverName,
+      engine: this.engine.stats(),
+      renderer: this.renderer.stats(),
+      heads: this.heads(),
+      endFrame: this.renderer.endFrame(),
+      controlTicks: this.#ticks,
+      rendererErrors: this.#rendererErrors,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    for (const off of this.#unsubscribe) off();
+    this.engine.stop();
+    try {
+      await this.#autosaver?.stop();
+    } finally {
+      await this.renderer.close();
+      this.#writer.close();
+      this.engine.dispose();
+      await this.#library.close();
+    }
+  }
+
+  // ---- internals ----
+
+  #note(text: string): void {
+    this.#options.onNote?.(text);
+  }
+
+  #audibleFrame(slot: number): number {
+    const pending = this.#pending[slot];
+    if (pending) {
+      const applied = this.engine.control.headSeekApplied(slot);
+      if (((applied - pending.counter) | 0) < 0) return pending.frame;
+      this.#pending[slot] = undefined;
+    }
+    return this.engine.headPositionFrames(slot);
+  }
+
+  #seekSlot(headId: string, frame: number): void {
+    const slot = this.#slots.get(headId)!;
+    const generation = this.renderer.seek(headId, frame);
+    this.engine.setHeadGeneration(slot, generation);
+    const counter = this.engine.seek(slot, frame);
+    this.#pending[slot] = { counter, frame };
+  }
+
+  #tick(): void {
+    if (this.#closed) return;
+    this.#ticks++;
+    const views: HeadView[] = this.editor.document.heads.map((head) => {
+      const slot = this.#slots.get(head.id)!;
+      return {
+        headId: head.id,
+        audibleFrame: this.#audibleFrame(slot),
+        playing: this.#playing[slot] ?? false,
+      };
+    });
+    this.renderer.updateHeads(views);
+  }
+
+  #mapStreams(headId: string, keys: readonly bigint[]): void {
+    const slot = this.#slots.get(headId);
+    if (slot === undefined || this.#closed) return;
+    const maxLanes = this.engine.options.maxLanes;
+    const padded = Array.from({ length: maxLanes }, (_, i) => keys[i] ?? 0n);
+    this.engine.setHeadStreams(slot, padded);
+  }
+
+  #assignSlots(document: ProjectDocument): void {
+    const present = new Set(document.heads.map((head) => head.id));
+    for (const [id, slot] of [...this.#slots]) {
+      if (present.has(id)) continue;
+      this.#slots.delete(id);
+      this.#playing[slot] = false;
+      this.engine.pause(slot);
+      this.engine.setHeadStreams(slot, new Array<bigint>(this.engine.options.maxLanes).fill(0n));
+    }
+    const used = new Set(this.#slots.values());
+    for (const head of document.heads) {
+      if (this.#slots.has(head.id)) continue;
+      let slot = 0;
+      while (used.has(slot)) slot++;
+      if (slot >= this.engine.options.maxHeads) {
+        throw new HostError(
+          `too many attention heads (${document.heads.length}) for this session (at most ${this.engine.options.maxHeads}): reopen the project`,
+        );
+      }
+      used.add(slot);
+      this.#slots.set(head.id, slot);
+    }
+  }
+
+  #applyMixer(document: ProjectDocument): void {
+    applyLaneControls(this.engine.control, document.lanes);
+    applyHeadControls(this.engine.control, document, this.sampleRate, {
+      loops: this.#options.loops ?? true,
+      slotOf: (headId) => this.#slots.get(headId)!,
+    });
+  }
+
+  /** Pages at each enabled loop start, so the jump back is heard without a gap. */
+  #prerenderLoops(document: ProjectDocument): void {
+    if (this.#options.loops === false) return;
+    for (const head of document.heads) {
+      if (!head.loopEnabled) continue;
+      const start = beatToFrame(document.tempoMap, head.loopStartBeat, this.sampleRate);
+      const end = beatToFrame(document.tempoMap, head.loopEndBeat, this.sampleRate);
+      if (end <= start) continue;
+      this.renderer
+        .renderRange([head.id], start, Math.min(end, start + this.lookaheadFrames))
+        .catch((error: unknown) => {
+          this.#rendererErrors++;
+          if (!this.#closed) this.#note(`rendering the loop start failed: ${(error as Error).message}`);
+        });
+    }
+  }
+
+  #onDocument(next: ProjectDocument): void {
+    const previous = this.#document;
+    this.#document = next;
+    if (isMixerOnlyChange(previous, next)) {
+      this.#applyMixer(next);
+      if (
+        previous.heads.some(
+          (h, i) =>
+            h.loopStartBeat !== next.heads[i]!.loopStartBeat || h.loopEnabled !== next.heads[i]!.loopEnabled,
+        )
+      ) {
+        this.#prerenderLoops(next);
+      }
+      return;
+    }
+    const added = next.heads.filter((head) => !this.#slots.has(head.id));
+    this.#assignSlots(next);
+    this.renderer.setDocument(next);
+    this.#applyMixer(next);
+    for (const head of added) {
+      this.#mapStreams(head.id, this.renderer.streamKeys(head.id));
+      this.#seekSlot(head.id, beatToFrame(next.tempoMap, head.positionBeat, this.sampleRate));
+    }
+    this.#prerenderLoops(next);
+    this.#tick();
+  }
+}
+
+/** Opens a project for playback or bounce. Errors name what is wrong and what to do; nothing in the project is written. */
+export async function openSession(projectDir: string, options: SessionOptions): Promise<Session> {
+  const sampleRate = requireSampleRate(options.sampleRate ?? 48_000);
+  const document = await openProject(projectDir);
+  const soundfont = findSoundFont(options.soundfont === undefined ? {} : { explicitPath: options.soundfont });
+  const framesPerPage = options.framesPerPage ?? 4096;
+  const lookaheadFrames = Math.max(framesPerPage, Math.round((options.lookaheadSeconds ?? 2) * sampleRate));
+  const library = await openLibrary(join(projectDir, "library"));
+  let engine: Engine | undefined;
+  let writer: CanvasWriter | undefined;
+  try {
+    const cache = prepareCanvasCache(projectDir, {
+      sampleRate,
+      channels: CHANNELS,
+      framesPerPage,
+      pageCapacity: PAGE_CAPACITY,
+    });
+    if (cache.rejected) options.onNote?.(`${cache.rejected} Rebuilt it.`);
+    engine = Engine.create({
+      sampleRate,
+      channels: CHANNELS,
+      maxHeads: Math.max(8, document.heads.length),
+      maxLanes: Math.max(32, document.lanes.length + 16),
+      maxBlockFrames: 4096,
+    });
+    engine.openCanvas(cache.path);
+    writer = new CanvasWriter(cache.path);
+    const renderer = await createLookaheadRenderer({
+      document,
+      store: library.store,
+      graph: library.graph,
+      canvas: writer,
+      config: {
+        sampleRate,
+        channels: CHANNELS,
+        framesPerPage,
+        lookaheadFrames,
+        workers: options.workers ?? Math.max(1, (await import("node:os")).availableParallelism()),
+        soundfontPath: soundfont.path,
+      },
+      realize: realizeGenerative,
+    });
+    return new Session({
+      projectDir,
+      options,
+      document,
+      library,
+      engine,
+      writer,
+      renderer,
+      canvasPath: cache.path,
+      sampleRate,
+      lookaheadFrames,
+    });
+  } catch (error) {
+    writer?.close();
+    engine?.dispose();
+    await library.close();
+    throw error;
+  }
+}
