@@ -9,9 +9,20 @@ import {
   withoutTempo,
   withTempo,
 } from "../time/tempo-map";
-import { checkGrid, checkHead, checkLane, checkRegion, checkTempoMap, DocumentError } from "./schema";
+import {
+  checkConnection,
+  checkConnectionReferences,
+  checkGrid,
+  checkHead,
+  checkLane,
+  checkRegion,
+  checkTempoMap,
+  DocumentError,
+} from "./schema";
 import type {
   AttentionHead,
+  Connection,
+  ConnectionChanges,
   HeadChanges,
   Lane,
   LaneChanges,
@@ -28,6 +39,14 @@ export type Command =
   | { readonly kind: "addRegion"; readonly region: Region; readonly index?: number }
   | { readonly kind: "removeRegion"; readonly regionId: string }
   | { readonly kind: "updateRegion"; readonly regionId: string; readonly changes: RegionChanges }
+  | { readonly kind: "addConnection"; readonly connection: Connection; readonly index?: number }
+  | { readonly kind: "removeConnection"; readonly srcRegionId: string; readonly dstRegionId: string }
+  | {
+      readonly kind: "setConnection";
+      readonly srcRegionId: string;
+      readonly dstRegionId: string;
+      readonly changes: ConnectionChanges;
+    }
   | { readonly kind: "addHead"; readonly head: AttentionHead; readonly index?: number }
   | { readonly kind: "removeHead"; readonly headId: string }
   | { readonly kind: "updateHead"; readonly headId: string; readonly changes: HeadChanges }
@@ -63,6 +82,25 @@ export function resizeRegion(
   return { kind: "updateRegion", regionId, changes: edges };
 }
 
+/** Connects `srcRegionId` to read `dstRegionId` (defaults: weight 1, hold, order 1). */
+export function connectRegions(
+  srcRegionId: string,
+  dstRegionId: string,
+  fields: ConnectionChanges = {},
+): Command {
+  return {
+    kind: "addConnection",
+    connection: {
+      srcRegionId,
+      dstRegionId,
+      weight: 1,
+      temporalFill: "hold",
+      interpolationOrder: 1,
+      ...fields,
+    },
+  };
+}
+
 type EntityKey = "lanes" | "regions" | "heads";
 interface Entity {
   readonly id: string;
@@ -94,6 +132,38 @@ function withEntities(document: ProjectDocument, key: EntityKey, list: readonly 
   return Object.freeze({ ...document, [key]: list });
 }
 
+function withConnections(document: ProjectDocument, connections: readonly Connection[]): ProjectDocument {
+  return Object.freeze({ ...document, connections });
+}
+
+/** Connections not touching `regionIds`; pushes an addConnection (ascending index) to `restore` per removed one. */
+function withoutConnectionsOf(
+  document: ProjectDocument,
+  regionIds: ReadonlySet<string>,
+  restore: Command[],
+): readonly Connection[] {
+  const kept: Connection[] = [];
+  document.connections.forEach((conn, index) => {
+    if (regionIds.has(conn.srcRegionId) || regionIds.has(conn.dstRegionId)) {
+      restore.push({ kind: "addConnection", connection: conn, index });
+    } else kept.push(conn);
+  });
+  return kept.length === document.connections.length ? document.connections : frozen(kept);
+}
+
+function connectionIndex(document: ProjectDocument, srcRegionId: string, dstRegionId: string): number {
+  const index = document.connections.findIndex(
+    (conn) => conn.srcRegionId === srcRegionId && conn.dstRegionId === dstRegionId,
+  );
+  if (index < 0) {
+    throw new DocumentError(
+      "connections",
+      `region "${srcRegionId}" does not read "${dstRegionId}": no such connection (add it first)`,
+    );
+  }
+  return index;
+}
+
 function indexOf(document: ProjectDocument, key: EntityKey, entityId: string, noun: string): number {
   const index = (document[key] as readonly Entity[]).findIndex((e) => e.id === entityId);
   if (index < 0) throw new DocumentError(`${key}`, `no ${noun} has id "${entityId}"`);
@@ -111,7 +181,7 @@ function requireFreeId(document: ProjectDocument, entityId: string, key: EntityK
   }
 }
 
-function insertionIndex(index: number | undefined, length: number, key: EntityKey): number {
+function insertionIndex(index: number | undefined, length: number, key: string): number {
   if (index === undefined) return length;
   if (!Number.isInteger(index) || index < 0 || index > length) {
     throw new DocumentError(key, `insertion index ${index} is outside 0..${length}`);
@@ -175,12 +245,17 @@ export function applyCommand(document: ProjectDocument, command: Command): Appli
         if (region.laneId === command.laneId) restore.push({ kind: "addRegion", region, index: i });
         else regions.push(region);
       });
+      const removedIds = new Set(
+        document.regions.filter((region) => region.laneId === command.laneId).map((r) => r.id),
+      );
+      const kept = withoutConnectionsOf(document, removedIds, restore);
       const withoutLane = withEntities(document, "lanes", removeAt(document.lanes, index));
+      const withoutRegions =
+        regions.length === document.regions.length
+          ? withoutLane
+          : withEntities(withoutLane, "regions", frozen(regions));
       return {
-        document:
-          regions.length === document.regions.length
-            ? withoutLane
-            : withEntities(withoutLane, "regions", frozen(regions)),
+        document: kept === document.connections ? withoutRegions : withConnections(withoutRegions, kept),
         inverse: restore.length === 1 ? restore[0]! : { kind: "batch", commands: restore },
       };
     }
@@ -219,9 +294,57 @@ export function applyCommand(document: ProjectDocument, command: Command): Appli
     }
     case "removeRegion": {
       const index = indexOf(document, "regions", command.regionId, "region");
+      const restore: Command[] = [{ kind: "addRegion", region: document.regions[index]!, index }];
+      const kept = withoutConnectionsOf(document, new Set([command.regionId]), restore);
+      const withoutRegion = withEntities(document, "regions", removeAt(document.regions, index));
       return {
-        document: withEntities(document, "regions", removeAt(document.regions, index)),
-        inverse: { kind: "addRegion", region: document.regions[index]!, index },
+        document: kept === document.connections ? withoutRegion : withConnections(withoutRegion, kept),
+        inverse: restore.length === 1 ? restore[0]! : { kind: "batch", commands: restore },
+      };
+    }
+    case "addConnection": {
+      const conn = checkConnection(command.connection, "connection");
+      const path = `connections["${conn.srcRegionId}" -> "${conn.dstRegionId}"]`;
+      checkConnectionReferences(document, conn, path);
+      const index = insertionIndex(command.index, document.connections.length, "connections");
+      return {
+        document: withConnections(document, insertAt(document.connections, index, conn)),
+        inverse: {
+          kind: "removeConnection",
+          srcRegionId: conn.srcRegionId,
+          dstRegionId: conn.dstRegionId,
+        },
+      };
+    }
+    case "removeConnection": {
+      const index = connectionIndex(document, command.srcRegionId, command.dstRegionId);
+      return {
+        document: withConnections(document, removeAt(document.connections, index)),
+        inverse: { kind: "addConnection", connection: document.connections[index]!, index },
+      };
+    }
+    case "setConnection": {
+      const index = connectionIndex(document, command.srcRegionId, command.dstRegionId);
+      const path = `connections["${command.srcRegionId}" -> "${command.dstRegionId}"]`;
+      const conn = document.connections[index]!;
+      for (const field of ["srcRegionId", "dstRegionId"]) {
+        if (field in command.changes) {
+          throw new DocumentError(
+            `${path}.${field}`,
+            "the regions of a connection cannot be changed; remove and add instead",
+          );
+        }
+      }
+      const previous = oldValues(conn, command.changes, path);
+      const updated = checkConnection({ ...conn, ...command.changes }, path);
+      return {
+        document: withConnections(document, replaceAt(document.connections, index, updated)),
+        inverse: {
+          kind: "setConnection",
+          srcRegionId: conn.srcRegionId,
+          dstRegionId: conn.dstRegionId,
+          changes: previous,
+        },
       };
     }
     case "updateRegion": {

@@ -3,7 +3,16 @@
 import { type RegionSpec, regionSpec } from "../canvas/region-spec";
 import { beatToSeconds, constantTempoMap, type TempoMap } from "../time/tempo-map";
 import { checkDocument, checkHead, checkLane, checkRegion } from "./schema";
-import type { AttentionHead, CanvasGrid, EntityKind, IdSource, Lane, ProjectDocument, Region } from "./types";
+import type {
+  AttentionHead,
+  CanvasGrid,
+  Connection,
+  EntityKind,
+  IdSource,
+  Lane,
+  ProjectDocument,
+  Region,
+} from "./types";
 
 export const DEFAULT_GRID: CanvasGrid = Object.freeze({ beatsPerCanvasFrame: 0.25 });
 
@@ -26,7 +35,7 @@ export function emptyDocument(
   tempoMap: TempoMap = constantTempoMap(),
   grid: CanvasGrid = DEFAULT_GRID,
 ): ProjectDocument {
-  return checkDocument({ tempoMap, grid, lanes: [], heads: [], regions: [] });
+  return checkDocument({ tempoMap, grid, lanes: [], heads: [], regions: [], connections: [] });
 }
 
 export function newLane(ids: IdSource, fields: Partial<Omit<Lane, "id">> = {}): Lane {
@@ -146,6 +155,11 @@ export function findLane(document: ProjectDocument, laneId: string): Lane | unde
 
 export function findRegion(document: ProjectDocument, regionId: string): Region | undefined {
   return document.regions.find((region) => region.id === regionId);
+}
+
+/** The connections `regionId` reads (it is their src), in document order. */
+export function connectionsOf(document: ProjectDocument, regionId: string): readonly Connection[] {
+  return document.connections.filter((conn) => conn.srcRegionId === regionId);
 }
 
 export function findHead(document: ProjectDocument, headId: string): AttentionHead | undefined {

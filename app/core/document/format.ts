@@ -2,7 +2,7 @@
 // back with errors that name the field. Owned by app/core/document; app/project does the file I/O around it.
 // The format and versioning policy are in docs/project-format.md.
 import { checkDocument, DocumentError } from "./schema";
-import type { AttentionHead, Lane, ProjectDocument, Region } from "./types";
+import type { AttentionHead, Connection, Lane, ProjectDocument, Region } from "./types";
 
 export const PROJECT_FORMAT = "latent-canvas-project";
 export const PROJECT_FORMAT_VERSION = 1;
@@ -71,6 +71,16 @@ function region(r: Region) {
   };
 }
 
+function connectionJson(c: Connection) {
+  return {
+    srcRegionId: c.srcRegionId,
+    dstRegionId: c.dstRegionId,
+    weight: c.weight,
+    temporalFill: c.temporalFill,
+    interpolationOrder: c.interpolationOrder,
+  };
+}
+
 /** The document as file text: fixed key order, two-space indent, trailing newline. Same document, same bytes. */
 export function serializeProject(document: ProjectDocument): string {
   const file = {
@@ -88,6 +98,7 @@ export function serializeProject(document: ProjectDocument): string {
     lanes: document.lanes.map(lane),
     heads: document.heads.map(head),
     regions: document.regions.map(region),
+    connections: document.connections.map(connectionJson),
   };
   return `${JSON.stringify(file, null, 2)}\n`;
 }

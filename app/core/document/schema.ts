@@ -4,7 +4,7 @@ import { z } from "zod";
 import { CanvasError } from "../canvas/errors";
 import { CARRIERS, type RegionSpec, validateRegionSpec } from "../canvas/region-spec";
 import { type TempoMap, TempoMapError, validateTempoMap } from "../time/tempo-map";
-import type { AttentionHead, CanvasGrid, Lane, ProjectDocument, Region } from "./types";
+import type { AttentionHead, CanvasGrid, Connection, Lane, ProjectDocument, Region } from "./types";
 
 /** A document or command is invalid. `path` names the field, e.g. `regions[3].durationBeats`. */
 export class DocumentError extends Error {
@@ -21,6 +21,8 @@ export class DocumentError extends Error {
 export const MIN_GAIN_DB = -144;
 export const MAX_GAIN_DB = 24;
 export const MAX_SEED = 0xffff_ffff;
+export const MAX_CONNECTION_WEIGHT = 16;
+export const MAX_INTERPOLATION_ORDER = 8;
 
 const id = z
   .string({ error: "must be a string id" })
@@ -148,12 +150,30 @@ export const tempoMapSchema = z.strictObject({
   ),
 });
 
+export const connectionSchema = z.strictObject({
+  srcRegionId: id,
+  dstRegionId: id,
+  weight: z
+    .number({ error: "must be a finite number" })
+    .min(0, { error: "must be >= 0" })
+    .max(MAX_CONNECTION_WEIGHT, { error: `must be <= ${MAX_CONNECTION_WEIGHT}` }),
+  temporalFill: z.enum(["hold", "drop", "interpolate"], {
+    error: 'must be "hold", "drop" or "interpolate"',
+  }),
+  interpolationOrder: z
+    .int({ error: "must be a whole number" })
+    .min(1, { error: "must be >= 1" })
+    .max(MAX_INTERPOLATION_ORDER, { error: `must be <= ${MAX_INTERPOLATION_ORDER}` }),
+});
+
 export const documentSchema = z.strictObject({
   tempoMap: tempoMapSchema,
   grid: gridSchema,
   lanes: z.array(laneSchema),
   heads: z.array(headSchema),
   regions: z.array(regionSchema),
+  /** Optional in files written before connections existed: missing = none. */
+  connections: z.array(connectionSchema).default([]),
 });
 
 function formatPath(prefix: string, path: readonly PropertyKey[]): string {
@@ -224,6 +244,10 @@ export function checkHead(value: unknown, prefix: string): AttentionHead {
   return deepFreeze(parseWith(headSchema, value, prefix));
 }
 
+export function checkConnection(value: unknown, prefix: string): Connection {
+  return deepFreeze(parseWith(connectionSchema, value, prefix));
+}
+
 export function checkGrid(value: unknown, prefix: string): CanvasGrid {
   return deepFreeze(parseWith(gridSchema, value, prefix));
 }
@@ -235,6 +259,40 @@ export function checkTempoMap(map: TempoMap, prefix: string): TempoMap {
     if (error instanceof TempoMapError)
       throw new DocumentError(`${prefix}.${error.path}`, error.message.slice(error.path.length + 2));
     throw error;
+  }
+}
+
+/** A connection's own cross-entity rules: both regions exist, src is not dst, and the pair is not taken. */
+export function checkConnectionReferences(
+  document: Pick<ProjectDocument, "regions" | "connections">,
+  conn: Connection,
+  path: string,
+  ignoreIndex = -1,
+): void {
+  const regionIds = new Set(document.regions.map((region) => region.id));
+  for (const field of ["srcRegionId", "dstRegionId"] as const) {
+    if (!regionIds.has(conn[field])) {
+      fail(
+        `${path}.${field}`,
+        `no region has id "${conn[field]}": add that region first or connect an existing one`,
+      );
+    }
+  }
+  if (conn.srcRegionId === conn.dstRegionId) {
+    fail(
+      `${path}.dstRegionId`,
+      `region "${conn.srcRegionId}" cannot read itself: a region already conditions on its own material`,
+    );
+  }
+  const taken = document.connections.findIndex(
+    (other, i) =>
+      i !== ignoreIndex && other.srcRegionId === conn.srcRegionId && other.dstRegionId === conn.dstRegionId,
+  );
+  if (taken >= 0) {
+    fail(
+      path,
+      `region "${conn.srcRegionId}" already reads "${conn.dstRegionId}" (connections[${taken}]): change that connection instead`,
+    );
   }
 }
 
@@ -261,6 +319,9 @@ export function checkReferences(document: ProjectDocument): void {
         `no lane has id "${region.laneId}": add that lane or move the region to one`,
       );
     }
+  });
+  document.connections.forEach((conn, i) => {
+    checkConnectionReferences(document, conn, `connections[${i}]`, i);
   });
 }
 

@@ -63,6 +63,23 @@ export interface AttentionHead {
   readonly context: InferenceContext;
 }
 
+export type TemporalFill = "hold" | "drop" | "interpolate";
+
+/**
+ * What a generative region reads: `srcRegionId` (its queries) attends `dstRegionId` (the keys), as a canvas
+ * connection. A (src, dst) pair appears at most once; it identifies the connection.
+ */
+export interface Connection {
+  readonly srcRegionId: string;
+  readonly dstRegionId: string;
+  /** Strength of the connection, >= 0 (1 = full). */
+  readonly weight: number;
+  /** How the dst region's updates are seen between them: hold the past one, drop, or interpolate. */
+  readonly temporalFill: TemporalFill;
+  /** 1 = linear between the nearest past and future update; N > 1 = inverse-distance over N + 1 updates. */
+  readonly interpolationOrder: number;
+}
+
 export interface CanvasGrid {
   /** Beats per canvas frame: 0.25 = one sixteenth note. */
   readonly beatsPerCanvasFrame: number;
@@ -74,9 +91,11 @@ export interface ProjectDocument {
   readonly lanes: readonly Lane[];
   readonly heads: readonly AttentionHead[];
   readonly regions: readonly Region[];
+  readonly connections: readonly Connection[];
 }
 
 /** Properties a command may change (everything but the id). */
 export type LaneChanges = Partial<Omit<Lane, "id">>;
 export type RegionChanges = Partial<Omit<Region, "id">>;
 export type HeadChanges = Partial<Omit<AttentionHead, "id">>;
+export type ConnectionChanges = Partial<Omit<Connection, "srcRegionId" | "dstRegionId">>;

@@ -3,6 +3,7 @@ import { regionSpec } from "../../../app/core/canvas/region-spec";
 import {
   applyCommands,
   type Command,
+  connectRegions,
   emptyDocument,
   newHead,
   newLane,
@@ -51,6 +52,14 @@ export function sampleDocument(regionCount = 6): ProjectDocument {
         }),
       }),
     });
+  }
+  if (regionCount >= 4) {
+    commands.push(
+      connectRegions("region-1", "region-2"),
+      connectRegions("region-1", "region-3", { temporalFill: "interpolate", weight: 0.5 }),
+      connectRegions("region-3", "region-2", { temporalFill: "drop", interpolationOrder: 2 }),
+      connectRegions("region-4", "region-1", { temporalFill: "hold", weight: 2 }),
+    );
   }
   commands.push(
     { kind: "addHead", head: newHead(ids, { name: "Main" }) },

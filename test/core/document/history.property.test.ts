@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { regionSpec } from "../../../app/core/canvas/region-spec";
 import {
   type Command,
+  connectRegions,
   DocumentEditor,
   DocumentError,
   type IdSource,
@@ -26,7 +27,7 @@ interface Intent {
 }
 
 const intentArb: fc.Arbitrary<Intent> = fc.record({
-  op: fc.integer({ min: 0, max: 19 }),
+  op: fc.integer({ min: 0, max: 22 }),
   a: fc.nat({ max: 1000 }),
   b: fc.double({ min: -4, max: 64, noNaN: true }),
   c: fc.nat({ max: 100_000 }),
@@ -103,6 +104,38 @@ function commandsFor(doc: ProjectDocument, intent: Intent, ids: IdSource): Comma
       return [{ kind: "removeMeter", atTick: pick(doc.tempoMap.meters, c)?.atTick ?? 0 }];
     case 15:
       return [{ kind: "setGrid", beatsPerCanvasFrame: [0.25, 0.5, 1, 1 / 3, -1][c % 5]! }];
+    case 19: {
+      // Some pairs are taken, some are self-connections or name missing regions: rejected.
+      const dst = pick(doc.regions, c)?.id ?? "no-region";
+      return [
+        connectRegions(region, dst, {
+          weight: (c % 5) * 0.5,
+          temporalFill: (["hold", "drop", "interpolate"] as const)[a % 3]!,
+          interpolationOrder: 1 + (c % 3),
+        }),
+      ];
+    }
+    case 20: {
+      const conn = pick(doc.connections, a);
+      return [
+        {
+          kind: "removeConnection",
+          srcRegionId: conn?.srcRegionId ?? region,
+          dstRegionId: conn?.dstRegionId ?? "no-region",
+        },
+      ];
+    }
+    case 21: {
+      const conn = pick(doc.connections, a);
+      return [
+        {
+          kind: "setConnection",
+          srcRegionId: conn?.srcRegionId ?? region,
+          dstRegionId: conn?.dstRegionId ?? "no-region",
+          changes: { weight: b, temporalFill: (["hold", "drop", "interpolate"] as const)[c % 3]! },
+        },
+      ];
+    }
     default:
       return [
         {
