@@ -1,0 +1,694 @@
+// The lookahead renderer: keeps every attention head's window rendered into the canvas file ahead of where it is
+// heard, on worker threads. Owns stream keys (content addresses of what a lane plays), page sharing between
+// heads, copying unchanged pages after an edit, and the switch of a head to new keys once their pages are ready.
+// Called by the engine host (app/host) and tests; contract in ./types.ts, design in docs/render.md.
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { CanvasReader, type CanvasWriter } from "../audio/canvas-file";
+import type { ProjectDocument } from "../core/document";
+import { beatToFrame } from "../core/time/tempo-map";
+import { hashBytes } from "../store/hash";
+import type { ArtifactGraph, ContentStore } from "../store/types";
+import { createRenderPool, type RenderPool } from "./pool";
+import {
+  buildLaneProgram,
+  EncodingCache,
+  firstChangedFrame,
+  isGenerative,
+  type LaneProgram,
+  type ProgramSettings,
+  RenderError,
+} from "./program";
+import type {
+  HeadView,
+  LookaheadRenderer,
+  RealizeGenerative,
+  RenderConfig,
+  RendererStats,
+} from "./types";
+
+export { firstChangedFrame, keyOf, type LaneProgram, RenderError } from "./program";
+export { StreamRenderer } from "./stream";
+
+/**
+ * Generation written with every page. A key names immutable content, so a written page is never stale for any
+ * head; the engine's generation check (page >= head) therefore always passes for our pages.
+ */
+export const PAGE_GENERATION = 0xffff_ffff;
+export const DEFAULT_LOOKAHEAD_SECONDS = 2;
+/** Pages in flight per worker (a second one hides the message round trip). */
+const IN_FLIGHT_PER_WORKER = 2;
+
+export interface LookaheadRendererOptions {
+  readonly document: ProjectDocument;
+  readonly store: ContentStore;
+  readonly graph: ArtifactGraph;
+  readonly canvas: CanvasWriter;
+  readonly config: RenderConfig;
+  readonly realize?: RealizeGenerative;
+  /** How long old keys' pages stay valid after a head switched away from them (the engine may be mid-block). */
+  readonly retireGraceMs?: number;
+  /** After an edit, a head switches once new pages cover [audible, audible + this]; default 100 ms of frames. */
+  readonly switchMarginFrames?: number;
+}
+
+/** A RenderConfig with defaults: 2 s lookahead, one worker per core. */
+export function renderConfig(
+  fields: Pick<RenderConfig, "sampleRate" | "soundfontPath"> & Partial<RenderConfig>,
+): RenderConfig {
+  return {
+    channels: 2,
+    framesPerPage: 4096,
+    lookaheadFrames: Math.round(DEFAULT_LOOKAHEAD_SECONDS * fields.sampleRate),
+    workers: availableParallelism(),
+    ...fields,
+  };
+}
+
+interface HeadState {
+  laneIds: string[];
+  active: bigint[];
+  pending: bigint[] | null;
+  view: HeadView;
+  generation: number;
+}
+
+interface RangeRequest {
+  readonly keys: readonly bigint[];
+  readonly firstPage: number;
+  readonly endPage: number;
+  readonly cursor: Map<bigint, number>;
+  readonly total: number;
+  done: number;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  readonly onProgress: ((done: number, total: number) => void) | undefined;
+}
+
+interface Job {
+  readonly key: bigint;
+  readonly pageIndex: number;
+  readonly priority: number;
+}
+
+type BuildResult = Map<string, { laneIds: string[]; programs: (LaneProgram | null)[] }>;
+
+class Renderer implements LookaheadRenderer {
+  readonly #options: LookaheadRendererOptions;
+  readonly #config: RenderConfig;
+  readonly #settings: ProgramSettings;
+  readonly #encodings: EncodingCache;
+  readonly #pool: RenderPool;
+  readonly #canvas: CanvasWriter;
+  readonly #margin: number;
+  readonly #grace: number;
+  #reader: CanvasReader | undefined;
+  #document: ProjectDocument;
+  #version = 0;
+  #built: Promise<void> = Promise.resolve();
+  #buildError: Error | undefined;
+  #closed = false;
+  readonly #programs = new Map<bigint, LaneProgram>();
+  readonly #heads = new Map<string, HeadState>();
+  readonly #written = new Map<bigint, Set<number>>();
+  readonly #inFlight = new Set<string>();
+  readonly #slotOf = new Map<bigint, number>();
+  readonly #slotKeys: number[];
+  readonly #slotBusy: number[];
+  readonly #copyFrom = new Map<bigint, { readonly from: bigint; readonly beforePage: number }>();
+  readonly #ranges = new Set<RangeRequest>();
+  readonly #retired = new Map<bigint, number>();
+  readonly #listeners = new Set<(headId: string, keys: readonly bigint[]) => void>();
+  readonly #errorListeners = new Set<(error: Error) => void>();
+  #retireTimer: NodeJS.Timeout | undefined;
+  #pagesRendered = 0;
+  #pagesCopied = 0;
+  #pagesSilent = 0;
+  #jobsDropped = 0;
+  #queueLength = 0;
+
+  constructor(options: LookaheadRendererOptions, settings: ProgramSettings, pool: RenderPool) {
+    this.#options = options;
+    this.#config = options.config;
+    this.#settings = settings;
+    this.#pool = pool;
+    this.#canvas = options.canvas;
+    this.#document = options.document;
+    this.#encodings = new EncodingCache(options.store, options.graph, options.config.sampleRate);
+    this.#margin = Math.min(
+      options.config.lookaheadFrames,
+      options.switchMarginFrames ?? Math.round(0.1 * options.config.sampleRate),
+    );
+    this.#grace = options.retireGraceMs ?? 250;
+    this.#slotKeys = Array.from({ length: pool.size }, () => 0);
+    this.#slotBusy = Array.from({ length: pool.size }, () => 0);
+  }
+
+  async start(): Promise<void> {
+    this.#apply(await this.#build(this.#document));
+  }
+
+  streamKeys(headId: string): readonly bigint[] {
+    const head = this.#heads.get(headId);
+    if (!head) throw new RenderError(`no attention head "${headId}" in the rendered document`);
+    return head.active;
+  }
+
+  onStreamKeysChanged(listener: (headId: string, keys: readonly bigint[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Errors of background work (a document that cannot be built, a failed page); the previous keys keep playing. */
+  onError(listener: (error: Error) => void): () => void {
+    this.#errorListeners.add(listener);
+    return () => this.#errorListeners.delete(listener);
+  }
+
+  setDocument(document: ProjectDocument): void {
+    this.#document = document;
+    const version = ++this.#version;
+    this.#built = this.#build(document).then(
+      (result) => {
+        if (version === this.#version && !this.#closed) {
+          this.#buildError = undefined;
+          this.#apply(result);
+        }
+      },
+      (error: Error) => {
+        if (version !== this.#version) return;
+        this.#buildError = error;
+        this.#emitError(error);
+      },
+    );
+  }
+
+  /** Resolves once the latest document's keys are known (pending or active). */
+  async settled(): Promise<void> {
+    for (;;) {
+      const version = this.#version;
+      await this.#built;
+      if (version === this.#version) break;
+    }
+    if (this.#buildError) throw this.#buildError;
+  }
+
+  updateHeads(heads: readonly HeadView[]): void {
+    for (const view of heads) {
+      const head = this.#heads.get(view.headId);
+      if (head) head.view = view;
+    }
+    this.#checkSwitches();
+    this.#pump();
+  }
+
+  seek(headId: string, frame: number): number {
+    const head = this.#heads.get(headId);
+    if (!head) throw new RenderError(`cannot seek: no attention head "${headId}" in the rendered document`);
+    if (!(Number.isInteger(frame) && frame >= 0)) throw new RangeError(`seek frame must be an integer >= 0, got ${frame}`);
+    const before = this.#wanted();
+    head.generation += 1;
+    head.view = { ...head.view, audibleFrame: frame };
+    const after = new Set(this.#wanted().map((job) => `${job.key}:${job.pageIndex}`));
+    for (const job of before) if (!after.has(`${job.key}:${job.pageIndex}`)) this.#jobsDropped += 1;
+    this.#checkSwitches();
+    this.#pump();
+    return head.generation;
+  }
+
+  async renderRange(
+    headIds: readonly string[],
+    startFrame: number,
+    endFrame: number,
+    onProgress?: (donePages: number, totalPages: number) => void,
+  ): Promise<void> {
+    await this.settled();
+    const keys = new Set<bigint>();
+    for (const headId of headIds) {
+      const head = this.#heads.get(headId);
+      if (!head) throw new RenderError(`cannot render: no attention head "${headId}" in the document`);
+      for (const key of head.pending ?? head.active) if (key !== 0n) keys.add(key);
+    }
+    const fpp = this.#config.framesPerPage;
+    const firstPage = Math.floor(Math.max(0, startFrame) / fpp);
+    const endPage = Math.max(firstPage, Math.ceil(endFrame / fpp));
+    await new Promise<void>((resolve, reject) => {
+      const request: RangeRequest = {
+        keys: [...keys],
+        firstPage,
+        endPage,
+        cursor: new Map([...keys].map((key) => [key, firstPage])),
+        total: keys.size * (endPage - firstPage),
+        done: 0,
+        resolve,
+        reject,
+        onProgress,
+      };
+      this.#ranges.add(request);
+      this.#progressRanges();
+      this.#pump();
+    });
+  }
+
+  endFrame(): number {
+    let end = 0;
+    for (const head of this.#heads.values()) {
+      for (const key of head.pending ?? head.active) {
+        const program = this.#programs.get(key);
+        if (program) end = Math.max(end, program.endFrame);
+      }
+    }
+    return end;
+  }
+
+  stats(): RendererStats {
+    const fpp = this.#config.framesPerPage;
+    const readyAheadFrames: Record<string, number> = {};
+    for (const [headId, head] of this.#heads) {
+      const audible = head.view.audibleFrame;
+      const keys = head.active.filter((key) => key !== 0n);
+      let page = Math.floor(audible / fpp);
+      const limit = page + Math.ceil(this.#config.lookaheadFrames / fpp) + 1;
+      while (page < limit && keys.every((key) => this.#written.get(key)?.has(page))) page++;
+      readyAheadFrames[headId] = Math.max(0, page * fpp - audible);
+    }
+    return {
+      pagesRendered: this.#pagesRendered,
+      pagesCopied: this.#pagesCopied,
+      jobsDropped: this.#jobsDropped,
+      queueLength: this.#queueLength,
+      readyAheadFrames,
+    };
+  }
+
+  /** Pages written as silence past a stream's end (no synthesis). */
+  pagesSilent(): number {
+    return this.#pagesSilent;
+  }
+
+  /** Keys that currently have a program (live or retiring); for tests and diagnostics. */
+  liveKeys(): bigint[] {
+    return [...this.#programs.keys()];
+  }
+
+  /** Whether page `pageIndex` of stream `key` has been written. */
+  isWritten(key: bigint, pageIndex: number): boolean {
+    return this.#written.get(key)?.has(pageIndex) ?? false;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retireTimer);
+    for (const range of this.#ranges) range.reject(new RenderError("the renderer was closed"));
+    this.#ranges.clear();
+    await this.#pool.close();
+  }
+
+  // --- building programs -------------------------------------------------------------------------------------
+
+  async #build(document: ProjectDocument): Promise<BuildResult> {
+    const { store, graph, realize } = this.#options;
+    const shared = new Map<string, Promise<LaneProgram | null>>();
+    const result: BuildResult = new Map();
+    for (const head of document.heads) {
+      const programs: (LaneProgram | null)[] = [];
+      for (const lane of document.lanes) {
+        const generative =
+          realize !== undefined && document.regions.some((r) => r.laneId === lane.id && isGenerative(r));
+        let program: Promise<LaneProgram | null> | undefined = generative ? undefined : shared.get(lane.id);
+        if (!program) {
+          program = buildLaneProgram(
+            document,
+            lane.id,
+            generative ? head : null,
+            this.#settings,
+            this.#encodings,
+            realize,
+            { store, graph },
+          );
+          if (!generative) shared.set(lane.id, program);
+        }
+        programs.push(await program);
+      }
+      result.set(head.id, { laneIds: document.lanes.map((lane) => lane.id), programs });
+    }
+    return result;
+  }
+
+  #apply(result: BuildResult): void {
+    for (const { programs } of result.values()) {
+      for (const program of programs) if (program) this.#adopt(program);
+    }
+    const fpp = this.#config.framesPerPage;
+    for (const [headId, { laneIds, programs }] of result) {
+      const keys = programs.map((program) => program?.key ?? 0n);
+      const head = this.#heads.get(headId);
+      if (!head) {
+        const doc = this.#document.heads.find((h) => h.id === headId);
+        const audibleFrame = doc ? beatToFrame(this.#document.tempoMap, doc.positionBeat, this.#config.sampleRate) : 0;
+        this.#heads.set(headId, {
+          laneIds,
+          active: keys,
+          pending: null,
+          view: { headId, audibleFrame, playing: false },
+          generation: 0,
+        });
+        if (this.#version > 0) this.#notify(headId, keys);
+        continue;
+      }
+      if (sameKeys(keys, head.active) && sameKeys(laneIds, head.laneIds)) {
+        head.pending = null;
+        continue;
+      }
+      if (sameKeys(laneIds, head.laneIds)) {
+        for (const [lane, key] of keys.entries()) {
+          const old = head.active[lane] ?? 0n;
+          if (key === 0n || old === 0n || key === old || this.#copyFrom.has(key) || this.#written.get(key)?.size) {
+            continue;
+          }
+          const before = this.#programs.get(old);
+          const after = this.#programs.get(key);
+          if (!before || !after) continue;
+          const changed = firstChangedFrame(before, after, this.#config.sampleRate);
+          this.#copyFrom.set(key, { from: old, beforePage: Math.floor(Math.min(changed, 2 ** 52) / fpp) });
+        }
+        head.pending = keys;
+      } else {
+        // Lanes were added, removed or reordered: the host re-maps every lane, so switch at once.
+        head.laneIds = laneIds;
+        head.active = keys;
+        head.pending = null;
+        this.#notify(headId, keys);
+      }
+    }
+    for (const headId of [...this.#heads.keys()]) if (!result.has(headId)) this.#heads.delete(headId);
+    this.#collectGarbage();
+    this.#checkSwitches();
+    this.#pump();
+  }
+
+  #adopt(program: LaneProgram): void {
+    this.#retired.delete(program.key);
+    if (this.#programs.has(program.key)) return;
+    this.#programs.set(program.key, program);
+    let slot = 0;
+    for (let i = 1; i < this.#slotKeys.length; i++) if (this.#slotKeys[i]! < this.#slotKeys[slot]!) slot = i;
+    this.#slotKeys[slot]! += 1;
+    this.#slotOf.set(program.key, slot);
+    this.#pool.load(slot, program);
+  }
+
+  // --- scheduling --------------------------------------------------------------------------------------------
+
+  /** Every page some head window or range needs and that is neither written nor being rendered, nearest first. */
+  #wanted(): Job[] {
+    const fpp = this.#config.framesPerPage;
+    const lookahead = this.#config.lookaheadFrames;
+    const best = new Map<string, Job>();
+    const add = (key: bigint, pageIndex: number, priority: number): void => {
+      if (key === 0n || this.#written.get(key)?.has(pageIndex)) return;
+      const id = `${key}:${pageIndex}`;
+      if (this.#inFlight.has(id)) return;
+      const known = best.get(id);
+      if (!known || known.priority > priority) best.set(id, { key, pageIndex, priority });
+    };
+    for (const head of this.#heads.values()) {
+      const audible = head.view.audibleFrame;
+      const first = Math.floor(audible / fpp);
+      const last = Math.floor((audible + Math.max(1, lookahead) - 1) / fpp);
+      // Stopped heads come after playing ones, but are kept ready so play starts at once.
+      const offset = head.view.playing ? 0 : lookahead;
+      for (let page = first; page <= last; page++) {
+        const priority = Math.max(0, page * fpp - audible) + offset;
+        for (const key of head.active) add(key, page, priority);
+        if (head.pending) for (const key of head.pending) add(key, page, priority);
+      }
+    }
+    for (const range of this.#ranges) {
+      for (const key of range.keys) {
+        let page = range.cursor.get(key)!;
+        for (let n = 0; n < 4 * this.#pool.size && page < range.endPage; page++) {
+          if (this.#written.get(key)?.has(page)) continue;
+          add(key, page, 4 * lookahead + (page - range.firstPage) * fpp);
+          n++;
+        }
+      }
+    }
+    return [...best.values()].sort(
+      (a, b) => a.priority - b.priority || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || a.pageIndex - b.pageIndex,
+    );
+  }
+
+  #pump(): void {
+    if (this.#closed) return;
+    let wroteHere = false;
+    const queue = this.#wanted();
+    let queued = 0;
+    for (const job of queue) {
+      const program = this.#programs.get(job.key);
+      if (!program) continue;
+      const fpp = this.#config.framesPerPage;
+      if (job.pageIndex * fpp >= program.endFrame) {
+        this.#write(job.key, job.pageIndex, new Float32Array(fpp * this.#config.channels));
+        this.#pagesSilent += 1;
+        wroteHere = true;
+        continue;
+      }
+      const copy = this.#copyFrom.get(job.key);
+      if (copy && job.pageIndex < copy.beforePage && this.#written.get(copy.from)?.has(job.pageIndex)) {
+        const samples = this.#readPage(copy.from, job.pageIndex);
+        if (samples) {
+          this.#write(job.key, job.pageIndex, samples);
+          this.#pagesCopied += 1;
+          wroteHere = true;
+          continue;
+        }
+      }
+      const slot = this.#slotOf.get(job.key)!;
+      if (this.#slotBusy[slot]! >= IN_FLIGHT_PER_WORKER) {
+        queued++;
+        continue;
+      }
+      this.#dispatch(slot, job.key, job.pageIndex);
+    }
+    this.#queueLength = queued;
+    if (wroteHere) {
+      this.#progressRanges();
+      this.#checkSwitches();
+    }
+  }
+
+  #dispatch(slot: number, key: bigint, pageIndex: number): void {
+    const id = `${key}:${pageIndex}`;
+    this.#inFlight.add(id);
+    this.#slotBusy[slot]! += 1;
+    this.#pool.render(slot, key, pageIndex).then(
+      (samples) => {
+        this.#inFlight.delete(id);
+        this.#slotBusy[slot]! -= 1;
+        if (this.#closed) return;
+        if (this.#programs.has(key)) {
+          this.#write(key, pageIndex, samples);
+          this.#pagesRendered += 1;
+          this.#progressRanges();
+          this.#checkSwitches();
+        }
+        this.#pump();
+      },
+      (error: Error) => {
+        this.#inFlight.delete(id);
+        this.#slotBusy[slot]! -= 1;
+        if (this.#closed) return;
+        for (const range of this.#ranges) {
+          if (range.keys.includes(key)) {
+            this.#ranges.delete(range);
+            range.reject(error);
+          }
+        }
+        this.#emitError(error);
+      },
+    );
+  }
+
+  #write(key: bigint, pageIndex: number, samples: Float32Array): void {
+    this.#canvas.writePage(key, pageIndex, PAGE_GENERATION, samples);
+    let pages = this.#written.get(key);
+    if (!pages) {
+      pages = new Set();
+      this.#written.set(key, pages);
+    }
+    pages.add(pageIndex);
+  }
+
+  #readPage(key: bigint, pageIndex: number): Float32Array | undefined {
+    this.#reader ??= new CanvasReader(this.#canvas.path);
+    let samples = this.#reader.pageFrames(key, pageIndex);
+    if (!samples) {
+      this.#reader.refresh();
+      samples = this.#reader.pageFrames(key, pageIndex);
+    }
+    return samples ? new Float32Array(samples) : undefined;
+  }
+
+  #progressRanges(): void {
+    for (const range of this.#ranges) {
+      let done = 0;
+      for (const key of range.keys) {
+        let page = range.cursor.get(key)!;
+        const written = this.#written.get(key);
+        while (page < range.endPage && written?.has(page)) page++;
+        range.cursor.set(key, page);
+        done += page - range.firstPage;
+      }
+      if (done !== range.done) {
+        range.done = done;
+        range.onProgress?.(done, range.total);
+      }
+      if (done >= range.total) {
+        this.#ranges.delete(range);
+        range.resolve();
+        this.#collectGarbage();
+      }
+    }
+  }
+
+  // --- switching and freeing ---------------------------------------------------------------------------------
+
+  #checkSwitches(): void {
+    const fpp = this.#config.framesPerPage;
+    let switched = false;
+    for (const [headId, head] of this.#heads) {
+      if (!head.pending) continue;
+      const first = Math.floor(head.view.audibleFrame / fpp);
+      const last = Math.floor((head.view.audibleFrame + this.#margin) / fpp);
+      let ready = true;
+      for (const key of head.pending) {
+        if (key === 0n) continue;
+        const written = this.#written.get(key);
+        for (let page = first; page <= last && ready; page++) if (!written?.has(page)) ready = false;
+        if (!ready) break;
+      }
+      if (!ready) continue;
+      head.active = head.pending;
+      head.pending = null;
+      switched = true;
+      this.#notify(headId, head.active);
+    }
+    if (switched) this.#collectGarbage();
+  }
+
+  #notify(headId: string, keys: readonly bigint[]): void {
+    for (const listener of this.#listeners) listener(headId, keys);
+  }
+
+  #emitError(error: Error): void {
+    for (const listener of this.#errorListeners) listener(error);
+  }
+
+  #referenced(): Set<bigint> {
+    const keys = new Set<bigint>();
+    for (const head of this.#heads.values()) {
+      for (const key of head.active) keys.add(key);
+      if (head.pending) for (const key of head.pending) keys.add(key);
+    }
+    for (const range of this.#ranges) for (const key of range.keys) keys.add(key);
+    return keys;
+  }
+
+  #collectGarbage(): void {
+    const referenced = this.#referenced();
+    const now = Date.now();
+    for (const key of this.#programs.keys()) {
+      if (referenced.has(key)) this.#retired.delete(key);
+      else if (!this.#retired.has(key)) this.#retired.set(key, now);
+    }
+    this.#retire();
+  }
+
+  /** Frees keys no head has used for the grace period: their pages are invalidated and their renderers dropped. */
+  #retire(): void {
+    if (this.#closed) return;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    const referenced = this.#referenced();
+    for (const [key, since] of this.#retired) {
+      if (referenced.has(key)) {
+        this.#retired.delete(key);
+        continue;
+      }
+      if (now - since < this.#grace) {
+        next = Math.min(next, since + this.#grace - now);
+        continue;
+      }
+      this.#retired.delete(key);
+      for (const page of this.#written.get(key) ?? []) this.#canvas.invalidatePage(key, page);
+      this.#written.delete(key);
+      this.#programs.delete(key);
+      this.#copyFrom.delete(key);
+      for (const [target, copy] of this.#copyFrom) if (copy.from === key) this.#copyFrom.delete(target);
+      const slot = this.#slotOf.get(key);
+      if (slot !== undefined) {
+        this.#slotOf.delete(key);
+        this.#slotKeys[slot]! -= 1;
+        this.#pool.drop(slot, key);
+      }
+    }
+    clearTimeout(this.#retireTimer);
+    this.#retireTimer = undefined;
+    if (Number.isFinite(next)) {
+      this.#retireTimer = setTimeout(() => this.#retire(), next + 1);
+      this.#retireTimer.unref();
+    }
+  }
+}
+
+function sameKeys<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+export type LookaheadRendererImpl = LookaheadRenderer & {
+  onError(listener: (error: Error) => void): () => void;
+  settled(): Promise<void>;
+  pagesSilent(): number;
+  liveKeys(): bigint[];
+  isWritten(key: bigint, pageIndex: number): boolean;
+};
+
+/** Builds the programs of every head's lanes and starts the render workers; resolves once keys are known. */
+export async function createLookaheadRenderer(options: LookaheadRendererOptions): Promise<LookaheadRendererImpl> {
+  const { config, canvas } = options;
+  const layout = canvas.layout;
+  for (const field of ["sampleRate", "channels", "framesPerPage"] as const) {
+    if (layout[field] !== config[field]) {
+      throw new RenderError(
+        `the canvas file ${canvas.path} has ${field} ${layout[field]} but the renderer is configured for ${config[field]}; delete the canvas file (a cache) so it is rebuilt with the project's settings`,
+      );
+    }
+  }
+  if (!(Number.isInteger(config.lookaheadFrames) && config.lookaheadFrames > 0)) {
+    throw new RangeError(`lookaheadFrames is ${config.lookaheadFrames}; use a positive number of frames`);
+  }
+  let soundfontId: string;
+  try {
+    soundfontId = hashBytes(readFileSync(config.soundfontPath));
+  } catch (error) {
+    throw new RenderError(
+      `cannot read the SoundFont ${config.soundfontPath} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); choose another with the soundfont setting or install timgm6mb-soundfont`,
+    );
+  }
+  const settings: ProgramSettings = {
+    sampleRate: config.sampleRate,
+    channels: config.channels,
+    framesPerPage: config.framesPerPage,
+    soundfontId,
+  };
+  const pool = await createRenderPool(config.workers, config.soundfontPath, settings);
+  const renderer = new Renderer(options, settings, pool);
+  try {
+    await renderer.start();
+  } catch (error) {
+    await renderer.close();
+    throw error;
+  }
+  return renderer;
+}
