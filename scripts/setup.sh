@@ -71,3 +71,4 @@ if [ -f scripts/build-native.mjs ]; then
   node scripts/build-native.mjs
 fi
 say "done"
+node --import tsx assets/demo/make-demo.ts

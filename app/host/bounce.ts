@@ -2,7 +2,7 @@
 // renderer, then mixes through the engine's offline driver (the same kernel as live playback) into a WAV file;
 // stems solo each lane in turn through the control block. Owned by app/host; called by `lcanvas bounce`, tests.
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../project/atomic-write";
 import { type WavExportDepth, writeWav } from "../spaces/audio/wav";
 import { HostError, openSession, type Session, type SessionOptions } from "./session";
@@ -112,6 +112,7 @@ export async function bounce(projectDir: string, options: BounceOptions): Promis
       options.onProgress?.({ phase: "mix", done, total: frames }),
     );
     const { bytes, clippedSamples } = stereoWav(mix, session.sampleRate, bits);
+    await mkdir(dirname(options.out), { recursive: true });
     await writeFileAtomic(options.out, bytes);
     const stems: string[] = [];
     if (options.stems !== undefined) {
