@@ -255,12 +255,14 @@ export async function buildLaneProgram(
 function midiEndFrame(sequence: MidiSequence, sampleRate: number): number {
   const stems = channelEvents(sequence, sampleRate);
   let last = 0;
-  for (const events of stems.values()) for (const e of events) last = Math.max(last, e.frame);
+  for (const events of stems.values()) for (const e of events) last = Math.max(last, e.endFrame);
   return last + Math.round(TAIL_SECONDS * sampleRate);
 }
 
 interface FrameEvent {
   readonly frame: number;
+  /** The note-off frame of a note; `frame` otherwise. */
+  readonly endFrame: number;
   readonly text: string;
 }
 
@@ -272,14 +274,15 @@ function channelEvents(sequence: MidiSequence, sampleRate: number): Map<number, 
   for (const track of sequence.tracks) {
     const list = out.get(track.channel) ?? [];
     out.set(track.channel, list);
-    list.push({ frame: 0, text: `p${track.program}` });
+    list.push({ frame: 0, endFrame: 0, text: `p${track.program}` });
     for (const cc of track.controlChanges) {
-      list.push({ frame: frameAt(cc.tick), text: `c${cc.controller}:${cc.value}` });
+      const frame = frameAt(cc.tick);
+      list.push({ frame, endFrame: frame, text: `c${cc.controller}:${cc.value}` });
     }
     for (const note of track.notes) {
       const on = frameAt(note.startTick);
       const off = Math.max(on + 1, frameAt(note.startTick + note.durationTicks));
-      list.push({ frame: on, text: `n${note.pitch}:${note.velocity}:${off}` });
+      list.push({ frame: on, endFrame: off, text: `n${note.pitch}:${note.velocity}:${off}` });
     }
   }
   for (const list of out.values()) {
