@@ -120,14 +120,14 @@ export async function bounce(projectDir: string, options: BounceOptions): Promis
       const lanes = session.document.lanes;
       const control = session.engine.control;
       for (const [index, lane] of lanes.entries()) {
-        lanes.forEach((_, other) => control.setLaneSolo(other, other === index));
+        for (let other = 0; other < lanes.length; other++) control.setLaneSolo(other, other === index);
         const stem = mixFrom0(session, heads, frames, () => undefined);
         const path = join(options.stems, `${String(index + 1).padStart(2, "0")}-${fileName(lane.name)}.wav`);
         await writeFileAtomic(path, stereoWav(stem, session.sampleRate, bits).bytes);
         stems.push(path);
         options.onProgress?.({ phase: "stems", done: index + 1, total: lanes.length });
       }
-      lanes.forEach((lane, index) => control.setLaneSolo(index, lane.solo));
+      for (const [index, lane] of lanes.entries()) control.setLaneSolo(index, lane.solo);
     }
     return {
       out: options.out,

@@ -17,12 +17,12 @@ export function applyLaneControls(control: ControlBlock, lanes: readonly Lane[])
       `the project has ${lanes.length} lanes but the engine was opened for ${control.layout.maxLanes}: reopen the project`,
     );
   }
-  lanes.forEach((lane, index) => {
+  for (const [index, lane] of lanes.entries()) {
     control.setLaneGain(index, dbToGain(lane.gainDb));
     control.setLanePan(index, lane.pan);
     control.setLaneMute(index, lane.mute);
     control.setLaneSolo(index, lane.solo);
-  });
+  }
   for (let index = lanes.length; index < control.layout.maxLanes; index++) {
     control.setLaneMute(index, true);
     control.setLaneSolo(index, false);

@@ -10,9 +10,8 @@ import { type Command, DocumentEditor, findHead, type Gesture, type ProjectDocum
 import { beatToFrame, frameToBeat } from "../core/time/tempo-map";
 import { type Autosaver, startAutosave } from "../project/autosave";
 import { openProject, saveProject } from "../project/project";
-import { realizeGenerative } from "../render/generative";
 import { createLookaheadRenderer } from "../render/index";
-import type { HeadView, LookaheadRenderer, RendererStats } from "../render/types";
+import type { HeadView, LookaheadRenderer, RealizeGenerative, RendererStats } from "../render/types";
 import { findSoundFont } from "../spaces/synth/soundfonts";
 import { type Library, openLibrary } from "../store";
 import { prepareCanvasCache } from "./canvas-cache";
@@ -547,6 +546,18 @@ export class Session {
   }
 }
 
+/** The generative realization step (app/render/generative.ts) when this build has it. */
+async function loadRealize(): Promise<RealizeGenerative | undefined> {
+  const specifier = "../render/generative";
+  try {
+    const module = (await import(specifier)) as { realizeGenerative?: RealizeGenerative };
+    return module.realizeGenerative;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") return undefined;
+    throw error;
+  }
+}
+
 /** Opens a project for playback or bounce. Errors name what is wrong and what to do; nothing in the project is written. */
 export async function openSession(projectDir: string, options: SessionOptions): Promise<Session> {
   const sampleRate = requireSampleRate(options.sampleRate ?? 48_000);
@@ -574,6 +585,7 @@ export async function openSession(projectDir: string, options: SessionOptions): 
     });
     engine.openCanvas(cache.path);
     writer = new CanvasWriter(cache.path);
+    const realize = await loadRealize();
     const renderer = await createLookaheadRenderer({
       document,
       store: library.store,
@@ -587,7 +599,7 @@ export async function openSession(projectDir: string, options: SessionOptions): 
         workers: options.workers ?? Math.max(1, (await import("node:os")).availableParallelism()),
         soundfontPath: soundfont.path,
       },
-      realize: realizeGenerative,
+      ...(realize === undefined ? {} : { realize }),
     });
     return new Session({
       projectDir,

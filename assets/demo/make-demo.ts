@@ -80,9 +80,9 @@ export function bass(): MidiSequence {
   for (let bar = 0; bar < DEMO_BARS; bar++) {
     const root = ROOTS[bar % 4]!;
     const pattern = [root, root, root + 12, root, root + 7, root, root + 12, root + 10];
-    pattern.forEach((pitch, eighth) =>
-      notes.push(note(pitch, bar * BAR + (eighth * PPQ) / 2, PPQ / 2 - 40, eighth % 2 === 0 ? 100 : 80)),
-    );
+    for (const [eighth, pitch] of pattern.entries()) {
+      notes.push(note(pitch, bar * BAR + (eighth * PPQ) / 2, PPQ / 2 - 40, eighth % 2 === 0 ? 100 : 80));
+    }
   }
   return sequence([track("Bass", 0, 33, notes)]);
 }

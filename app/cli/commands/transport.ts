@@ -55,7 +55,7 @@ function statsLine(stats: SessionStats, sampleRate: number, elapsedMs: number): 
     `${(elapsedMs / 1000).toFixed(1)}s`,
     `[${stats.driver}]`,
     heads || "stopped",
-    `pages ${r.pagesRendered} (+${r.pagesCopied} shared)`,
+    `pages ${r.pagesRendered} (+${r.pagesCopied} copied)`,
     `queue ${r.queueLength}`,
     `misses ${e.pageMisses}`,
     `late ${e.lateBlocks}`,
