@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ProjectDocument } from "../../app/core/document";
+import { beatToFrame } from "../../app/core/time/tempo-map";
+import { BLOCK_FRAMES } from "../../app/spaces/synth/renderer";
+import { createFixture, documentOf, type Fixture, FRAMES_PER_PAGE, pagesOf, SAMPLE_RATE, sequenceOf, waitFor } from "./fixture";
+
+const notes = (count: number, pitch: number) =>
+  Array.from({ length: count }, (_, i) => ({ pitch, velocity: 90, startTick: i * 480, durationTicks: 400 }));
+const LOOKAHEAD = 20 * SAMPLE_RATE;
+
+describe("edits re-render only what changed", () => {
+  let fx: Fixture;
+  let document: ProjectDocument;
+  beforeAll(async () => {
+    fx = await createFixture();
+    const a = await fx.putMidi(sequenceOf(notes(8, 60), 0));
+    const b = await fx.putMidi(sequenceOf(notes(8, 67), 0));
+    const drums = await fx.putMidi(sequenceOf(notes(16, 36), 0, 9));
+    document = documentOf(
+      fx.ids,
+      [
+        [
+          { encodingHash: a, atBeat: 0, durationBeats: 8 },
+          { encodingHash: b, atBeat: 8, durationBeats: 8 },
+        ],
+        [{ encodingHash: drums, atBeat: 0, durationBeats: 16 }],
+      ],
+      [{}],
+    );
+  });
+  afterAll(async () => fx?.dispose());
+
+  it("copies pages before the first changed frame, renders from there, switches when ready, frees old pages", async () => {
+    const renderer = await fx.renderer(document, { lookaheadFrames: LOOKAHEAD }, { retireGraceMs: 0 });
+    const head = document.heads[0]!.id;
+    const view = { headId: head, audibleFrame: 0, playing: true };
+    renderer.updateHeads([view]);
+    await waitFor(() => renderer.stats().readyAheadFrames[head]! >= LOOKAHEAD);
+    const [oldKey, drumKey] = renderer.streamKeys(head);
+    const before = renderer.stats();
+
+    // Move the second region from beat 8 to beat 10.
+    const moved = document.regions[1]!;
+    const edited: ProjectDocument = {
+      ...document,
+      regions: document.regions.map((r) => (r.id === moved.id ? { ...r, atBeat: 10 } : r)),
+    };
+    const switches: Array<{ keys: readonly bigint[]; ready: boolean }> = [];
+    renderer.onStreamKeysChanged((id, keys) => {
+      expect(id).toBe(head);
+      // At the switch the new key's pages under the head (plus the safety margin) are written.
+      const margin = Math.floor((0 + Math.round(0.1 * SAMPLE_RATE)) / FRAMES_PER_PAGE);
+      const ready = Array.from({ length: margin + 1 }, (_, p) => p).every((p) => renderer.isWritten(keys[0]!, p));
+      switches.push({ keys, ready });
+    });
+    renderer.setDocument(edited);
+    await renderer.settled();
+    await waitFor(() => switches.length === 1);
+    const [newKey, sameDrums] = switches[0]!.keys;
+    expect(switches[0]!.ready).toBe(true);
+    expect(sameDrums).toBe(drumKey);
+    expect(newKey).not.toBe(oldKey);
+    await waitFor(() => renderer.stats().readyAheadFrames[head]! >= LOOKAHEAD);
+
+    const changedFrame = Math.floor(beatToFrame(edited.tempoMap, 8, SAMPLE_RATE) / BLOCK_FRAMES) * BLOCK_FRAMES;
+    const copiedPages = Math.floor(changedFrame / FRAMES_PER_PAGE);
+    const after = renderer.stats();
+    expect(after.pagesCopied - before.pagesCopied).toBe(copiedPages);
+    // Pages from the changed one up to the new stream's end are synthesized again; the rest is silence.
+    const endPage = Math.ceil(renderer.endFrame() / FRAMES_PER_PAGE);
+    expect(after.pagesRendered - before.pagesRendered).toBe(endPage - copiedPages);
+
+    // The result equals a fresh render of the edited document, copied pages included.
+    const fresh = await fx.renderer(edited, { lookaheadFrames: LOOKAHEAD }, { canvas: "fresh" });
+    expect(fresh.streamKeys(head)[0]).toBe(newKey);
+    await fresh.renderRange([head], 0, endPage * FRAMES_PER_PAGE);
+    const reader = fx.reader();
+    const got = pagesOf(reader, newKey!, 0, endPage);
+    const want = pagesOf(fx.reader("fresh"), newKey!, 0, endPage);
+    expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+
+    // The old key's pages were invalidated and its program dropped.
+    const oldPages = reader.pages().filter((page) => page.streamKey === oldKey);
+    expect(oldPages.length).toBeGreaterThan(100);
+    expect(oldPages.every((page) => !page.valid)).toBe(true);
+    expect(renderer.liveKeys()).not.toContain(oldKey);
+  }, 90_000);
+
+  it("lane gain, pan, mute and solo (and head gain) are control changes: no render, same keys", async () => {
+    const renderer = await fx.renderer(document, { lookaheadFrames: 4 * FRAMES_PER_PAGE }, { canvas: "controls" });
+    const head = document.heads[0]!.id;
+    renderer.updateHeads([{ headId: head, audibleFrame: 0, playing: true }]);
+    await waitFor(() => renderer.stats().readyAheadFrames[head]! >= 4 * FRAMES_PER_PAGE);
+    const keys = renderer.streamKeys(head);
+    const rendered = renderer.stats().pagesRendered;
+    let switched = 0;
+    renderer.onStreamKeysChanged(() => switched++);
+    const lane = document.lanes[0]!;
+    for (const change of [{ gainDb: -12 }, { pan: -0.5 }, { mute: true }, { solo: true }]) {
+      renderer.setDocument({ ...document, lanes: document.lanes.map((l) => (l.id === lane.id ? { ...l, ...change } : l)) });
+      await renderer.settled();
+    }
+    renderer.setDocument({ ...document, heads: document.heads.map((h) => ({ ...h, gainDb: -3, mute: true })) });
+    await renderer.settled();
+    renderer.updateHeads([{ headId: head, audibleFrame: 0, playing: true }]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(renderer.stats().pagesRendered).toBe(rendered);
+    expect(renderer.stats().queueLength).toBe(0);
+    expect(renderer.streamKeys(head)).toEqual(keys);
+    expect(switched).toBe(0);
+  }, 60_000);
+});
