@@ -347,12 +347,32 @@ function serialized<T>(graph: ArtifactGraph, task: () => Promise<T>): Promise<T>
 export interface RealizerOptions {
   /** Default: the Markov sampler (markov.v1) with its default options. */
   readonly sampler?: Sampler;
+  /** Realizations remembered per graph by their inputs, so unchanged regions cost nothing after an edit. Default 256. */
+  readonly memoEntries?: number;
+}
+
+/** Everything a realization depends on (the tempo map does not: conditioning is resolved in beats). */
+function inputKey(request: RealizeRequest, sampler: Sampler): string {
+  const { document, region, head } = request;
+  const reads = document.connections.filter((c) => c.srcRegionId === region.id);
+  const dsts = reads.map((c) => document.regions.find((r) => r.id === c.dstRegionId) ?? null);
+  return canonical({
+    v: CONDITIONING_VERSION,
+    sampler: [sampler.name, sampler.params],
+    grid: document.grid.beatsPerCanvasFrame,
+    region,
+    reads,
+    dsts,
+    context: head.context,
+  });
 }
 
 /** A RealizeGenerative backed by `sampler`. */
 export function createRealizer(options: RealizerOptions = {}): RealizeGenerative {
   const sampler = options.sampler ?? new MarkovSampler();
-  return async (request: RealizeRequest): Promise<Realization> => {
+  const memoEntries = options.memoEntries ?? 256;
+  const memos = new WeakMap<ArtifactGraph, Map<string, Promise<Realization>>>();
+  const realize = async (request: RealizeRequest): Promise<Realization> => {
     const { document, region, head, store, graph } = request;
     const label = `region "${region.name}" (${region.id})`;
     if (!isGenerativeRegion(region)) {
@@ -425,6 +445,26 @@ export function createRealizer(options: RealizerOptions = {}): RealizeGenerative
       });
     });
     return { sequence, artifactId: artifact.id, hash };
+  };
+  return (request: RealizeRequest): Promise<Realization> => {
+    if (memoEntries <= 0) return realize(request);
+    let memo = memos.get(request.graph);
+    if (!memo) {
+      memo = new Map();
+      memos.set(request.graph, memo);
+    }
+    const key = inputKey(request, sampler);
+    const known = memo.get(key);
+    if (known) {
+      memo.delete(key);
+      memo.set(key, known);
+      return known;
+    }
+    const pending = realize(request);
+    memo.set(key, pending);
+    pending.catch(() => memo.delete(key));
+    if (memo.size > memoEntries) memo.delete(memo.keys().next().value as string);
+    return pending;
   };
 }
 

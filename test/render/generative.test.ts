@@ -234,7 +234,9 @@ describe("realizeGenerative", () => {
     expect(again.hash).toBe(first.hash);
     expect(again.artifactId).toBe(first.artifactId);
     expect(await library.graph.count()).toBe(count);
-    const concurrent = await Promise.all([1, 2, 3].map(() => realizeGenerative(request)));
+    // Without the in-memory memo, concurrent identical realizations still record one artifact.
+    const unmemoized = createRealizer({ memoEntries: 0 });
+    const concurrent = await Promise.all([1, 2, 3].map(() => unmemoized(request)));
     expect(new Set(concurrent.map((r) => r.artifactId))).toEqual(new Set([first.artifactId]));
     expect(await library.graph.count()).toBe(count);
 
@@ -264,6 +266,25 @@ describe("realizeGenerative", () => {
     });
     const parents = (await library.graph.parents(first.artifactId)).map((e) => e.parentId).sort();
     expect(parents).toEqual([melodyId, chordsId].sort());
+  });
+
+  it("an edit elsewhere reuses the remembered realization; an edit of what the region reads does not", async () => {
+    const { document, generative } = await setup("hold");
+    const handles = { store: library.store, graph: library.graph };
+    const realize = createRealizer();
+    const head = document.heads[0]!;
+    const first = await realize({ document, region: generative, head, ...handles });
+    const otherLane = applyCommands(document, [
+      { kind: "updateLane", laneId: document.lanes[0]!.id, changes: { gainDb: -6 } },
+      { kind: "setTempo", atTick: 0, bpm: 90 },
+    ]).document;
+    const again = await realize({ document: otherLane, region: generative, head, ...handles });
+    expect(again).toBe(first);
+    const chordsMoved = applyCommands(document, [
+      { kind: "updateRegion", regionId: document.regions[1]!.id, changes: { atBeat: 4 } },
+    ]).document;
+    const moved = await realize({ document: chordsMoved, region: generative, head, ...handles });
+    expect(moved.hash).not.toBe(first.hash);
   });
 
   it("different seeds give different material; heads with the same context share one artifact", async () => {
