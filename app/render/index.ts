@@ -19,13 +19,7 @@ import {
   type ProgramSettings,
   RenderError,
 } from "./program";
-import type {
-  HeadView,
-  LookaheadRenderer,
-  RealizeGenerative,
-  RenderConfig,
-  RendererStats,
-} from "./types";
+import type { HeadView, LookaheadRenderer, RealizeGenerative, RenderConfig, RendererStats } from "./types";
 
 export { firstChangedFrame, keyOf, type LaneProgram, RenderError } from "./program";
 export { StreamRenderer } from "./stream";
@@ -205,7 +199,8 @@ class Renderer implements LookaheadRenderer {
   seek(headId: string, frame: number): number {
     const head = this.#heads.get(headId);
     if (!head) throw new RenderError(`cannot seek: no attention head "${headId}" in the rendered document`);
-    if (!(Number.isInteger(frame) && frame >= 0)) throw new RangeError(`seek frame must be an integer >= 0, got ${frame}`);
+    if (!(Number.isInteger(frame) && frame >= 0))
+      throw new RangeError(`seek frame must be an integer >= 0, got ${frame}`);
     const before = this.#wanted();
     head.generation += 1;
     head.view = { ...head.view, audibleFrame: frame };
@@ -345,7 +340,9 @@ class Renderer implements LookaheadRenderer {
       const head = this.#heads.get(headId);
       if (!head) {
         const doc = this.#document.heads.find((h) => h.id === headId);
-        const audibleFrame = doc ? beatToFrame(this.#document.tempoMap, doc.positionBeat, this.#config.sampleRate) : 0;
+        const audibleFrame = doc
+          ? beatToFrame(this.#document.tempoMap, doc.positionBeat, this.#config.sampleRate)
+          : 0;
         this.#heads.set(headId, {
           laneIds,
           active: keys,
@@ -363,7 +360,13 @@ class Renderer implements LookaheadRenderer {
       if (sameKeys(laneIds, head.laneIds)) {
         for (const [lane, key] of keys.entries()) {
           const old = head.active[lane] ?? 0n;
-          if (key === 0n || old === 0n || key === old || this.#copyFrom.has(key) || this.#written.get(key)?.size) {
+          if (
+            key === 0n ||
+            old === 0n ||
+            key === old ||
+            this.#copyFrom.has(key) ||
+            this.#written.get(key)?.size
+          ) {
             continue;
           }
           const before = this.#programs.get(old);
@@ -435,7 +438,8 @@ class Renderer implements LookaheadRenderer {
       }
     }
     return [...best.values()].sort(
-      (a, b) => a.priority - b.priority || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || a.pageIndex - b.pageIndex,
+      (a, b) =>
+        a.priority - b.priority || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || a.pageIndex - b.pageIndex,
     );
   }
 
@@ -655,7 +659,9 @@ export type LookaheadRendererImpl = LookaheadRenderer & {
 };
 
 /** Builds the programs of every head's lanes and starts the render workers; resolves once keys are known. */
-export async function createLookaheadRenderer(options: LookaheadRendererOptions): Promise<LookaheadRendererImpl> {
+export async function createLookaheadRenderer(
+  options: LookaheadRendererOptions,
+): Promise<LookaheadRendererImpl> {
   const { config, canvas } = options;
   const layout = canvas.layout;
   for (const field of ["sampleRate", "channels", "framesPerPage"] as const) {

@@ -120,7 +120,8 @@ export class EncodingCache {
     if (!found) {
       found = this.#graph.byHash(hash).then(async (artifacts) => {
         const artifact = artifacts.find((a) => a.space === "audio") ?? artifacts[0];
-        if (!artifact) throw new RenderError(`encoding ${hash} of region "${region.name}" is not in the library`);
+        if (!artifact)
+          throw new RenderError(`encoding ${hash} of region "${region.name}" is not in the library`);
         const pcm = await loadAudio({ store: this.#store, graph: this.#graph }, artifact, this.#sampleRate);
         return pcm.channelData;
       });
@@ -163,7 +164,13 @@ export function laneSequence(document: ProjectDocument, placed: readonly PlacedM
         .filter((cc) => cc.beat >= startBeat && cc.beat < endBeat)
         .map((cc) => ({ tick: Math.round(cc.beat * LANE_PPQ), controller: cc.controller, value: cc.value }));
       if (notes.length === 0 && controlChanges.length === 0) continue;
-      tracks.push({ name: track.name, channel: track.channel, program: track.program, notes, controlChanges });
+      tracks.push({
+        name: track.name,
+        channel: track.channel,
+        program: track.program,
+        notes,
+        controlChanges,
+      });
     }
   }
   return {
@@ -180,7 +187,9 @@ export function laneSequence(document: ProjectDocument, placed: readonly PlacedM
 }
 
 export function keyOf(description: unknown): bigint {
-  const text = JSON.stringify(description, (_, value) => (typeof value === "bigint" ? value.toString() : value));
+  const text = JSON.stringify(description, (_, value) =>
+    typeof value === "bigint" ? value.toString() : value,
+  );
   const key = BigInt(`0x${hashBytes(new TextEncoder().encode(text)).slice(0, 16)}`);
   return key === 0n ? 1n : key;
 }
@@ -300,7 +309,11 @@ export function firstChangedFrame(before: LaneProgram, after: LaneProgram, sampl
   let first = Number.POSITIVE_INFINITY;
   const a = before.sequence ? channelEvents(before.sequence, sampleRate) : new Map<number, FrameEvent[]>();
   const b = after.sequence ? channelEvents(after.sequence, sampleRate) : new Map<number, FrameEvent[]>();
-  if (JSON.stringify(before.sequence?.tempos) !== JSON.stringify(after.sequence?.tempos) && a.size && b.size) {
+  if (
+    JSON.stringify(before.sequence?.tempos) !== JSON.stringify(after.sequence?.tempos) &&
+    a.size &&
+    b.size
+  ) {
     first = 0;
   }
   for (const channel of new Set([...a.keys(), ...b.keys()])) {
@@ -326,7 +339,10 @@ export function firstChangedFrame(before: LaneProgram, after: LaneProgram, sampl
   for (const clip of before.clips) if (!after_.has(clipId(clip))) first = Math.min(first, clip.startFrame);
   for (const clip of after.clips) if (!before_.has(clipId(clip))) first = Math.min(first, clip.startFrame);
   // Clip sums run in a fixed order; a changed order changes rounding from the earliest clip involved.
-  if (first === Number.POSITIVE_INFINITY && before.clips.map(clipId).join() !== after.clips.map(clipId).join()) {
+  if (
+    first === Number.POSITIVE_INFINITY &&
+    before.clips.map(clipId).join() !== after.clips.map(clipId).join()
+  ) {
     first = Math.min(...before.clips.map((c) => c.startFrame));
   }
   return Math.max(0, first);

@@ -9,5 +9,10 @@ export type ToWorker =
   | { readonly type: "drop"; readonly key: bigint };
 
 export type FromWorker =
-  | { readonly type: "page"; readonly key: bigint; readonly pageIndex: number; readonly samples: Float32Array }
+  | {
+      readonly type: "page";
+      readonly key: bigint;
+      readonly pageIndex: number;
+      readonly samples: Float32Array;
+    }
   | { readonly type: "error"; readonly key: bigint; readonly pageIndex: number; readonly message: string };

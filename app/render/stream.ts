@@ -1,8 +1,9 @@
 // Renders pages of one lane program: the lane's MIDI through one stateful SoundFont renderer (tails and voices
 // carry across page edges), plus its audio clips, summed in a fixed order with float32 rounding. Owned by
 // app/render; used by render workers (render-worker.ts) and by the in-thread renderer (workers: 0).
-import type { LoadedSoundFont } from "../spaces/synth/soundbank";
+
 import { createMidiRenderer, type MidiRenderer } from "../spaces/synth/renderer";
+import type { LoadedSoundFont } from "../spaces/synth/soundbank";
 import type { AudioClip, LaneProgram } from "./program";
 
 const fround = Math.fround;
@@ -38,7 +39,8 @@ export class StreamRenderer {
       if (this.#midi.positionFrame !== startFrame) this.#midi.seek(startFrame);
       const stereo = this.#midi.render(framesPerPage);
       if (channels === 2) out.set(stereo);
-      else for (let i = 0; i < framesPerPage; i++) out[i] = fround((stereo[2 * i]! + stereo[2 * i + 1]!) * 0.5);
+      else
+        for (let i = 0; i < framesPerPage; i++) out[i] = fround((stereo[2 * i]! + stereo[2 * i + 1]!) * 0.5);
     }
     for (const clip of this.program.clips) mixClip(out, startFrame, framesPerPage, channels, clip);
     return out;

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadSoundFont } from "../../app/spaces/synth/soundbank";
 import { renderSequence } from "../../app/spaces/synth/renderer";
-import { createFixture, documentOf, FRAMES_PER_PAGE, type Fixture, pagesOf, SOUNDFONT, sequenceOf } from "./fixture";
+import { loadSoundFont } from "../../app/spaces/synth/soundbank";
+import {
+  createFixture,
+  documentOf,
+  type Fixture,
+  FRAMES_PER_PAGE,
+  pagesOf,
+  SOUNDFONT,
+  sequenceOf,
+} from "./fixture";
 
 describe("continuity across page edges", () => {
   let fx: Fixture;
@@ -12,7 +20,9 @@ describe("continuity across page edges", () => {
 
   it("a sustained tone rendered page by page on workers equals one whole render and has no edge clicks", async () => {
     // Organ (program 19) held for 8 beats (4 s at 120 bpm), placed at beat 1 of the project.
-    const hash = await fx.putMidi(sequenceOf([{ pitch: 60, velocity: 100, startTick: 0, durationTicks: 8 * 480 }], 19));
+    const hash = await fx.putMidi(
+      sequenceOf([{ pitch: 60, velocity: 100, startTick: 0, durationTicks: 8 * 480 }], 19),
+    );
     const document = documentOf(fx.ids, [[{ encodingHash: hash, atBeat: 1, durationBeats: 8 }]], [{}]);
     const renderer = await fx.renderer(document);
     const head = document.heads[0]!.id;
@@ -39,7 +49,9 @@ describe("continuity across page edges", () => {
       tailFrames: pages * FRAMES_PER_PAGE,
     });
     const expected = whole.subarray(0, pages * FRAMES_PER_PAGE * 2);
-    expect(Buffer.from(got.buffer).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength))).toBe(true);
+    expect(
+      Buffer.from(got.buffer).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength)),
+    ).toBe(true);
 
     // Largest sample-to-sample jump at page edges is not larger than inside pages (while the tone sounds).
     let edge = 0;

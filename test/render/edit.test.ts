@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProjectDocument } from "../../app/core/document";
 import { beatToFrame } from "../../app/core/time/tempo-map";
 import { BLOCK_FRAMES } from "../../app/spaces/synth/renderer";
-import { createFixture, documentOf, type Fixture, FRAMES_PER_PAGE, pagesOf, SAMPLE_RATE, sequenceOf, waitFor } from "./fixture";
+import {
+  createFixture,
+  documentOf,
+  type Fixture,
+  FRAMES_PER_PAGE,
+  pagesOf,
+  SAMPLE_RATE,
+  sequenceOf,
+  waitFor,
+} from "./fixture";
 
 const notes = (count: number, pitch: number) =>
   Array.from({ length: count }, (_, i) => ({ pitch, velocity: 90, startTick: i * 480, durationTicks: 400 }));
@@ -50,7 +59,9 @@ describe("edits re-render only what changed", () => {
       expect(id).toBe(head);
       // At the switch the new key's pages under the head (plus the safety margin) are written.
       const margin = Math.floor((0 + Math.round(0.1 * SAMPLE_RATE)) / FRAMES_PER_PAGE);
-      const ready = Array.from({ length: margin + 1 }, (_, p) => p).every((p) => renderer.isWritten(keys[0]!, p));
+      const ready = Array.from({ length: margin + 1 }, (_, p) => p).every((p) =>
+        renderer.isWritten(keys[0]!, p),
+      );
       switches.push({ keys, ready });
     });
     renderer.setDocument(edited);
@@ -62,7 +73,8 @@ describe("edits re-render only what changed", () => {
     expect(newKey).not.toBe(oldKey);
     await waitFor(() => renderer.stats().readyAheadFrames[head]! >= LOOKAHEAD);
 
-    const changedFrame = Math.floor(beatToFrame(edited.tempoMap, 8, SAMPLE_RATE) / BLOCK_FRAMES) * BLOCK_FRAMES;
+    const changedFrame =
+      Math.floor(beatToFrame(edited.tempoMap, 8, SAMPLE_RATE) / BLOCK_FRAMES) * BLOCK_FRAMES;
     const copiedPages = Math.floor(changedFrame / FRAMES_PER_PAGE);
     const after = renderer.stats();
     expect(after.pagesCopied - before.pagesCopied).toBe(copiedPages);
@@ -87,7 +99,11 @@ describe("edits re-render only what changed", () => {
   }, 90_000);
 
   it("lane gain, pan, mute and solo (and head gain) are control changes: no render, same keys", async () => {
-    const renderer = await fx.renderer(document, { lookaheadFrames: 4 * FRAMES_PER_PAGE }, { canvas: "controls" });
+    const renderer = await fx.renderer(
+      document,
+      { lookaheadFrames: 4 * FRAMES_PER_PAGE },
+      { canvas: "controls" },
+    );
     const head = document.heads[0]!.id;
     renderer.updateHeads([{ headId: head, audibleFrame: 0, playing: true }]);
     await waitFor(() => renderer.stats().readyAheadFrames[head]! >= 4 * FRAMES_PER_PAGE);
@@ -97,10 +113,16 @@ describe("edits re-render only what changed", () => {
     renderer.onStreamKeysChanged(() => switched++);
     const lane = document.lanes[0]!;
     for (const change of [{ gainDb: -12 }, { pan: -0.5 }, { mute: true }, { solo: true }]) {
-      renderer.setDocument({ ...document, lanes: document.lanes.map((l) => (l.id === lane.id ? { ...l, ...change } : l)) });
+      renderer.setDocument({
+        ...document,
+        lanes: document.lanes.map((l) => (l.id === lane.id ? { ...l, ...change } : l)),
+      });
       await renderer.settled();
     }
-    renderer.setDocument({ ...document, heads: document.heads.map((h) => ({ ...h, gainDb: -3, mute: true })) });
+    renderer.setDocument({
+      ...document,
+      heads: document.heads.map((h) => ({ ...h, gainDb: -3, mute: true })),
+    });
     await renderer.settled();
     renderer.updateHeads([{ headId: head, audibleFrame: 0, playing: true }]);
     await new Promise((resolve) => setTimeout(resolve, 100));
