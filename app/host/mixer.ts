@@ -83,7 +83,7 @@ function sameHeadContent(a: AttentionHead, b: AttentionHead): boolean {
  */
 export function isMixerOnlyChange(previous: ProjectDocument, next: ProjectDocument): boolean {
   if (previous.tempoMap !== next.tempoMap || previous.grid !== next.grid) return false;
-  if (previous.regions !== next.regions) return false;
+  if (previous.regions !== next.regions || previous.connections !== next.connections) return false;
   if (previous.lanes.length !== next.lanes.length || previous.heads.length !== next.heads.length)
     return false;
   for (let i = 0; i < next.lanes.length; i++) {
