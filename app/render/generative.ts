@@ -8,6 +8,7 @@ import type { AttentionHead, Connection, ProjectDocument, Region } from "../core
 import { parseAbc } from "../spaces/abc/parse";
 import type { MidiNote, MidiSequence, MidiTrack } from "../spaces/midi/sequence";
 import { importMidi, writeMidi } from "../spaces/midi/smf";
+import { canonicalJson, recordDerived } from "../spaces/projections/record";
 import { samplerToolRecord } from "../spaces/samplers/lineage";
 import { MarkovSampler } from "../spaces/samplers/markov";
 import type { InferenceContext, SampleRequest, Sampler } from "../spaces/samplers/sampler";
@@ -318,32 +319,6 @@ function shifted(sequence: MidiSequence, beats: number): MidiSequence {
   };
 }
 
-/** JSON with sorted object keys: equal records, equal text. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_, v: unknown) => {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
-    const record = v as Record<string, unknown>;
-    return Object.fromEntries(
-      Object.keys(record)
-        .sort()
-        .map((key) => [key, record[key]]),
-    );
-  });
-}
-
-/** Serializes find-or-add per graph, so concurrent identical realizations record one artifact. */
-const graphQueues = new WeakMap<ArtifactGraph, Promise<unknown>>();
-
-function serialized<T>(graph: ArtifactGraph, task: () => Promise<T>): Promise<T> {
-  const previous = graphQueues.get(graph) ?? Promise.resolve();
-  const next = previous.then(task, task);
-  graphQueues.set(
-    graph,
-    next.catch(() => undefined),
-  );
-  return next;
-}
-
 export interface RealizerOptions {
   /** Default: the Markov sampler (markov.v1) with its default options. */
   readonly sampler?: Sampler;
@@ -356,7 +331,7 @@ function inputKey(request: RealizeRequest, sampler: Sampler): string {
   const { document, region, head } = request;
   const reads = document.connections.filter((c) => c.srcRegionId === region.id);
   const dsts = reads.map((c) => document.regions.find((r) => r.id === c.dstRegionId) ?? null);
-  return canonical({
+  return canonicalJson({
     v: CONDITIONING_VERSION,
     sampler: [sampler.name, sampler.params],
     grid: document.grid.beatsPerCanvasFrame,
@@ -426,15 +401,10 @@ export function createRealizer(options: RealizerOptions = {}): RealizeGenerative
         connections: conditioning.connections,
       },
     };
-    const hash = await store.put(bytes);
-    const artifact = await serialized(graph, async () => {
-      const wanted = canonical(tool);
-      const existing = (await graph.byHash(hash))
-        .filter((a) => a.space === "midi" && a.tool !== null && canonical(a.tool) === wanted)
-        .sort(byAge)[0];
-      if (existing) return existing;
-      return graph.add({
-        hash,
+    const artifact = await recordDerived(
+      { store, graph },
+      {
+        bytes,
         space: "midi",
         mediaType: "audio/midi",
         creator: REALIZATION_CREATOR,
@@ -442,8 +412,9 @@ export function createRealizer(options: RealizerOptions = {}): RealizeGenerative
         metadata: { regionId: region.id, regionName: region.name, spanBeats: region.durationBeats },
         parents,
         tool,
-      });
-    });
+      },
+    );
+    const hash = artifact.hash;
     return { sequence, artifactId: artifact.id, hash };
   };
   return (request: RealizeRequest): Promise<Realization> => {
