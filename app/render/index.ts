@@ -112,6 +112,9 @@ class Renderer implements LookaheadRenderer {
   readonly #copyFrom = new Map<bigint, { readonly from: bigint; readonly beforePage: number }>();
   readonly #ranges = new Set<RangeRequest>();
   readonly #retired = new Map<bigint, number>();
+  readonly #early = new Map<string, { frame: number; generation: number }>();
+  /** Valid pages found in the canvas file when it was opened (a previous session's), by key. */
+  readonly #found: Map<bigint, Set<number>>;
   readonly #listeners = new Set<(headId: string, keys: readonly bigint[]) => void>();
   readonly #errorListeners = new Set<(error: Error) => void>();
   #retireTimer: NodeJS.Timeout | undefined;
@@ -120,6 +123,7 @@ class Renderer implements LookaheadRenderer {
   #pagesSilent = 0;
   #jobsDropped = 0;
   #queueLength = 0;
+  #failures = 0;
 
   constructor(options: LookaheadRendererOptions, settings: ProgramSettings, pool: RenderPool) {
     this.#options = options;
@@ -136,6 +140,17 @@ class Renderer implements LookaheadRenderer {
     this.#grace = options.retireGraceMs ?? 250;
     this.#slotKeys = Array.from({ length: pool.size }, () => 0);
     this.#slotBusy = Array.from({ length: pool.size }, () => 0);
+    this.#found = new Map();
+    for (const page of new CanvasReader(this.#canvas.path).pages()) {
+      if (!page.valid || page.seq === 0 || page.seq % 2 === 1 || page.generation !== PAGE_GENERATION)
+        continue;
+      let pages = this.#found.get(page.streamKey);
+      if (!pages) {
+        pages = new Set();
+        this.#found.set(page.streamKey, pages);
+      }
+      pages.add(page.pageIndex);
+    }
   }
 
   async start(): Promise<void> {
@@ -143,9 +158,8 @@ class Renderer implements LookaheadRenderer {
   }
 
   streamKeys(headId: string): readonly bigint[] {
-    const head = this.#heads.get(headId);
-    if (!head) throw new RenderError(`no attention head "${headId}" in the rendered document`);
-    return head.active;
+    // A head added by an edit has no keys until the edit is built; its listeners are called then.
+    return this.#heads.get(headId)?.active ?? [];
   }
 
   onStreamKeysChanged(listener: (headId: string, keys: readonly bigint[]) => void): () => void {
@@ -197,10 +211,17 @@ class Renderer implements LookaheadRenderer {
   }
 
   seek(headId: string, frame: number): number {
-    const head = this.#heads.get(headId);
-    if (!head) throw new RenderError(`cannot seek: no attention head "${headId}" in the rendered document`);
-    if (!(Number.isInteger(frame) && frame >= 0))
+    if (!(Number.isInteger(frame) && frame >= 0)) {
       throw new RangeError(`seek frame must be an integer >= 0, got ${frame}`);
+    }
+    const head = this.#heads.get(headId);
+    if (!head) {
+      // A head of an edit still being built: it starts here once built.
+      const early = this.#early.get(headId);
+      const generation = (early?.generation ?? 0) + 1;
+      this.#early.set(headId, { frame, generation });
+      return generation;
+    }
     const before = this.#wanted();
     head.generation += 1;
     head.view = { ...head.view, audibleFrame: frame };
@@ -340,15 +361,17 @@ class Renderer implements LookaheadRenderer {
       const head = this.#heads.get(headId);
       if (!head) {
         const doc = this.#document.heads.find((h) => h.id === headId);
-        const audibleFrame = doc
-          ? beatToFrame(this.#document.tempoMap, doc.positionBeat, this.#config.sampleRate)
-          : 0;
+        const early = this.#early.get(headId);
+        this.#early.delete(headId);
+        const audibleFrame =
+          early?.frame ??
+          (doc ? beatToFrame(this.#document.tempoMap, doc.positionBeat, this.#config.sampleRate) : 0);
         this.#heads.set(headId, {
           laneIds,
           active: keys,
           pending: null,
           view: { headId, audibleFrame, playing: false },
-          generation: 0,
+          generation: early?.generation ?? 0,
         });
         if (this.#version > 0) this.#notify(headId, keys);
         continue;
@@ -394,6 +417,12 @@ class Renderer implements LookaheadRenderer {
     this.#retired.delete(program.key);
     if (this.#programs.has(program.key)) return;
     this.#programs.set(program.key, program);
+    const found = this.#found.get(program.key);
+    if (found) {
+      // Same key, same bits: pages a previous session wrote are used as they are.
+      this.#found.delete(program.key);
+      this.#written.set(program.key, found);
+    }
     let slot = 0;
     for (let i = 1; i < this.#slotKeys.length; i++) if (this.#slotKeys[i]! < this.#slotKeys[slot]!) slot = i;
     this.#slotKeys[slot]! += 1;
@@ -453,7 +482,7 @@ class Renderer implements LookaheadRenderer {
       if (!program) continue;
       const fpp = this.#config.framesPerPage;
       if (job.pageIndex * fpp >= program.endFrame) {
-        this.#write(job.key, job.pageIndex, new Float32Array(fpp * this.#config.channels));
+        if (!this.#write(job.key, job.pageIndex, new Float32Array(fpp * this.#config.channels))) break;
         this.#pagesSilent += 1;
         wroteHere = true;
         continue;
@@ -462,7 +491,7 @@ class Renderer implements LookaheadRenderer {
       if (copy && job.pageIndex < copy.beforePage && this.#written.get(copy.from)?.has(job.pageIndex)) {
         const samples = this.#readPage(copy.from, job.pageIndex);
         if (samples) {
-          this.#write(job.key, job.pageIndex, samples);
+          if (!this.#write(job.key, job.pageIndex, samples)) break;
           this.#pagesCopied += 1;
           wroteHere = true;
           continue;
@@ -491,8 +520,7 @@ class Renderer implements LookaheadRenderer {
         this.#inFlight.delete(id);
         this.#slotBusy[slot]! -= 1;
         if (this.#closed) return;
-        if (this.#programs.has(key)) {
-          this.#write(key, pageIndex, samples);
+        if (this.#programs.has(key) && this.#write(key, pageIndex, samples)) {
           this.#pagesRendered += 1;
           this.#progressRanges();
           this.#checkSwitches();
@@ -514,14 +542,26 @@ class Renderer implements LookaheadRenderer {
     );
   }
 
-  #write(key: bigint, pageIndex: number, samples: Float32Array): void {
-    this.#canvas.writePage(key, pageIndex, PAGE_GENERATION, samples);
+  #write(key: bigint, pageIndex: number, samples: Float32Array): boolean {
+    try {
+      this.#canvas.writePage(key, pageIndex, PAGE_GENERATION, samples);
+    } catch (error) {
+      const failure = new RenderError(
+        `cannot write page ${pageIndex} of stream ${key} to ${this.#canvas.path}: ${(error as Error).message}`,
+      );
+      for (const range of this.#ranges) range.reject(failure);
+      this.#ranges.clear();
+      this.#failures += 1;
+      if (this.#failures === 1 || this.#failures % 1000 === 0) this.#emitError(failure);
+      return false;
+    }
     let pages = this.#written.get(key);
     if (!pages) {
       pages = new Set();
       this.#written.set(key, pages);
     }
     pages.add(pageIndex);
+    return true;
   }
 
   #readPage(key: bigint, pageIndex: number): Float32Array | undefined {

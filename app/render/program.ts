@@ -13,6 +13,11 @@ import { hashBytes } from "../store/hash";
 import type { ArtifactGraph, ContentStore } from "../store/types";
 import type { RealizeGenerative } from "./types";
 
+/**
+ * Part of every stream key. Bump it whenever the audio a program renders to changes (synthesizer, mixing, fades):
+ * pages of older keys in a kept canvas file are then never reused.
+ */
+export const RENDER_VERSION = 1;
 /** Ticks per quarter note of a lane sequence (the project tempo map's resolution). */
 export const LANE_PPQ = 960;
 /** Release rendered after a lane's last MIDI event. */
@@ -249,7 +254,7 @@ export async function buildLaneProgram(
   const endFrame = Math.max(midiFrames, ...clips.map((clip) => clip.endFrame));
   if (!sequence?.tracks.length && clips.length === 0) return null;
   const key = keyOf({
-    v: 1,
+    v: RENDER_VERSION,
     sampleRate,
     channels: settings.channels,
     framesPerPage: settings.framesPerPage,

@@ -132,3 +132,24 @@ describe("edits re-render only what changed", () => {
     expect(switched).toBe(0);
   }, 60_000);
 });
+
+describe("a kept canvas file", () => {
+  it("is reused by the next session: pages of the same keys are not rendered again", async () => {
+    const fx = await createFixture();
+    try {
+      const hash = await fx.putMidi(sequenceOf(notes(8, 62), 0));
+      const document = documentOf(fx.ids, [[{ encodingHash: hash, atBeat: 0, durationBeats: 8 }]], [{}]);
+      const head = document.heads[0]!.id;
+      const first = await fx.renderer(document, {}, { canvas: "kept" });
+      await first.renderRange([head], 0, first.endFrame());
+      expect(first.stats().pagesRendered).toBeGreaterThan(50);
+      await first.close();
+      const second = await fx.renderer(document, {}, { canvas: "kept" });
+      await second.renderRange([head], 0, second.endFrame());
+      expect(second.stats().pagesRendered).toBe(0);
+      expect(second.streamKeys(head)).toEqual(first.streamKeys(head));
+    } finally {
+      await fx.dispose();
+    }
+  }, 60_000);
+});
