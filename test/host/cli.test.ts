@@ -1,7 +1,7 @@
 // `lcanvas play` and `lcanvas bounce` end to end: the real CLI as a child process on a fresh build of the demo
 // project; WAV files non-silent and of the right length; errors for a missing project, a corrupt document (left
 // untouched) and bad options.
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli";
@@ -120,6 +120,28 @@ describe("lcanvas play / bounce", () => {
       writeFileSync(file, original);
     }
   });
+
+  it("names a missing SoundFont and a missing encoding, and what to do", async () => {
+    const file = join(demo.project, "project.lcanvas.json");
+    const before = readFileSync(file, "utf8");
+    const env = { ...process.env, LCANVAS_SOUNDFONT: join(demo.root, "none.sf2") };
+    const font = await runCli(["bounce", demo.project, "--out", join(demo.root, "f.wav")], env);
+    expect(font.code).toBe(1);
+    expect(font.stderr).toMatch(/none\.sf2 does not exist.*install a General MIDI SoundFont/s);
+
+    const other = await demoProject();
+    try {
+      rmSync(join(other.project, "library", "objects"), { recursive: true, force: true });
+      const missing = await runCli(["bounce", other.project, "--out", join(other.root, "m.wav")]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/library lacks the encoding [0-9a-f]{32}.*import that file again/);
+      expect(missing.stderr).not.toMatch(/internal error/);
+      expect(existsSync(join(other.root, "m.wav"))).toBe(false);
+    } finally {
+      other.dispose();
+    }
+    expect(readFileSync(file, "utf8")).toBe(before);
+  }, 60_000);
 
   it("rejects bad options with the usage", async () => {
     const bits = await runCli(["bounce", demo.project, "--out", "x.wav", "--bits", "12"]);

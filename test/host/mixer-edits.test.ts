@@ -21,6 +21,8 @@ describe("mixer edits during playback", () => {
 
   it("a mute of every lane is silent within two blocks and renders nothing", async () => {
     await session.waitReady();
+    // Capture frame i is engine frame i: nothing was rendered before.
+    expect(session.engine.stats().framesRendered).toBe(0);
     session.startCapture(48_000 * 4);
     session.play();
     session.start();

@@ -29,6 +29,7 @@ describe("transport", () => {
     session.seek("Alpha", 0);
     session.seek("Beta", 16);
     await session.waitReady();
+    expect(rendered()).toBe(0);
     session.startCapture(48_000 * 8);
     session.play();
     session.start();
@@ -87,6 +88,32 @@ describe("transport", () => {
     expect(silentTo - silentFrom).toBeGreaterThan(0.2 * 48_000);
     // Both heads stopped: the callback produced exact silence.
     expect(peak(captured, silentFrom * 2, silentTo * 2)).toBe(0);
+  }, 60_000);
+
+  it("a stopped head's window is kept rendered: play is heard in the next block", async () => {
+    session.seek(undefined, 0);
+    await session.waitReady();
+    // The capture starts with the driver: its frame 0 is the engine's framesRendered now.
+    const origin = rendered();
+    session.startCapture(48_000 * 4);
+    session.start();
+    await sleep(200);
+    const before = rendered() - origin;
+    session.play();
+    await sleep(200);
+    session.engine.stop();
+    session.stop();
+    const captured = session.stopCapture();
+    expect(peak(captured, 0, before * 2)).toBe(0);
+    let first = -1;
+    for (let i = 0; i < captured.length; i++) {
+      if (captured[i] !== 0) {
+        first = Math.floor(i / 2);
+        break;
+      }
+    }
+    expect(first).toBeGreaterThanOrEqual(before);
+    expect(first).toBeLessThan(before + 2 * BUFFER);
   }, 60_000);
 
   it("plays at rate 1 only and names unknown heads", () => {

@@ -24,8 +24,14 @@ const USER_ERRORS = new Set([
 ]);
 
 function asUserError(error: unknown): unknown {
-  if (error instanceof Error && USER_ERRORS.has(error.name)) return new UserError(error.message);
-  return error;
+  if (!(error instanceof Error) || !USER_ERRORS.has(error.name)) return error;
+  if ((error as { code?: string }).code === "missing-object") {
+    const hash = /object ([0-9a-f]{32})/.exec(error.message)?.[1] ?? "";
+    return new UserError(
+      `the project's library lacks the encoding ${hash} that a region plays (${error.message.split(". ")[0]}): import that file again into the project's library, or restore the library folder from a backup`,
+    );
+  }
+  return new UserError(error.message);
 }
 
 function parse<T extends ParseArgsConfig["options"]>(command: Command, args: string[], options: T) {
