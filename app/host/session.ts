@@ -6,12 +6,14 @@ import { join } from "node:path";
 import { CanvasWriter } from "../audio/canvas-file";
 import type { EngineStats } from "../audio/control-block";
 import { type DriverInfo, Engine } from "../audio/engine";
+import { ADDON_PATH } from "../audio/native";
 import { type Command, DocumentEditor, findHead, type Gesture, type ProjectDocument } from "../core/document";
 import { beatToFrame, frameToBeat } from "../core/time/tempo-map";
 import { type Autosaver, startAutosave } from "../project/autosave";
 import { openProject, saveProject } from "../project/project";
+import { realizeGenerative } from "../render/generative";
 import { createLookaheadRenderer } from "../render/index";
-import type { HeadView, LookaheadRenderer, RealizeGenerative, RendererStats } from "../render/types";
+import type { HeadView, LookaheadRenderer, RendererStats } from "../render/types";
 import { findSoundFont } from "../spaces/synth/soundfonts";
 import { type Library, openLibrary } from "../store";
 import { prepareCanvasCache } from "./canvas-cache";
@@ -353,7 +355,7 @@ export class Session {
   // ---- readiness, stats ----
 
   /** Frames from each head's audible position that must be rendered before play is heard at once. */
-  #wantedAhead(headId: string, audibleFrame: number): number {
+  #wantedAhead(audibleFrame: number): number {
     const end = this.renderer.endFrame();
     return Math.max(0, Math.min(this.lookaheadFrames, end - audibleFrame));
   }
@@ -367,7 +369,7 @@ export class Session {
       const ready = this.renderer.stats().readyAheadFrames;
       const waiting = ids.filter((id) => {
         const slot = this.#slots.get(id)!;
-        return (ready[id] ?? 0) < this.#wantedAhead(id, this.#audibleFrame(slot));
+        return (ready[id] ?? 0) < this.#wantedAhead(this.#audibleFrame(slot));
       });
       if (waiting.length === 0) return;
       if (Date.now() > deadline) {
@@ -546,18 +548,6 @@ export class Session {
   }
 }
 
-/** The generative realization step (app/render/generative.ts) when this build has it. */
-async function loadRealize(): Promise<RealizeGenerative | undefined> {
-  const specifier = "../render/generative";
-  try {
-    const module = (await import(specifier)) as { realizeGenerative?: RealizeGenerative };
-    return module.realizeGenerative;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND") return undefined;
-    throw error;
-  }
-}
-
 /** Opens a project for playback or bounce. Errors name what is wrong and what to do; nothing in the project is written. */
 export async function openSession(projectDir: string, options: SessionOptions): Promise<Session> {
   const sampleRate = requireSampleRate(options.sampleRate ?? 48_000);
@@ -585,7 +575,9 @@ export async function openSession(projectDir: string, options: SessionOptions): 
     });
     engine.openCanvas(cache.path);
     writer = new CanvasWriter(cache.path);
-    const realize = await loadRealize();
+    // Render workers may run from a bundle elsewhere (node_modules/.cache), where the addon's path relative to
+    // their own file does not hold: name the addon this process loaded (workers inherit the environment).
+    process.env.LC_AUDIO_ADDON ??= ADDON_PATH;
     const renderer = await createLookaheadRenderer({
       document,
       store: library.store,
@@ -599,7 +591,7 @@ export async function openSession(projectDir: string, options: SessionOptions): 
         workers: options.workers ?? Math.max(1, (await import("node:os")).availableParallelism()),
         soundfontPath: soundfont.path,
       },
-      ...(realize === undefined ? {} : { realize }),
+      realize: realizeGenerative,
     });
     return new Session({
       projectDir,

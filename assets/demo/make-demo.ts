@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 import { regionSpec } from "../../app/core/canvas/region-spec";
 import {
   type AttentionHead,
+  type Connection,
+  checkDocument,
   emptyDocument,
   type Lane,
   newHead,
@@ -181,7 +183,7 @@ export async function makeDemo(dir: string): Promise<ProjectDocument> {
       string,
     ];
     const beats = DEMO_BARS * 4;
-    const midiRegion = (laneId: string, name: string, hash: string, color: string): Region =>
+    const midiRegion = (laneId: string, name: string, hash: string, color: string, period = 1): Region =>
       newRegion(ids, {
         laneId,
         name,
@@ -189,12 +191,13 @@ export async function makeDemo(dir: string): Promise<ProjectDocument> {
         encodingHash: hash,
         atBeat: 0,
         durationBeats: beats,
-        spec: regionSpec([0, beats * 4, 0, 1, 0, 1], { is_output: false }),
+        spec: regionSpec([0, beats * 4, 0, 1, 0, 1], { is_output: false, period }),
       });
     const regions: Region[] = [
       midiRegion(drumLane, "Groove", await put(writeMidi(drums()), "drums.mid"), "#e05d5d"),
       midiRegion(bassLane, "Bass line", await put(writeMidi(bass()), "bass.mid"), "#e0a040"),
-      midiRegion(keysLane, "Comping", await put(writeMidi(keys()), "keys.mid"), "#5b8def"),
+      // Chords change once a bar: the keys region updates every 16 canvas frames (sixteenths).
+      midiRegion(keysLane, "Comping", await put(writeMidi(keys()), "keys.mid"), "#5b8def", 16),
     ];
     const shaker = await put(shakerLoop(), "shaker.wav");
     for (let at = 0; at < beats; at += 8) {
@@ -210,17 +213,26 @@ export async function makeDemo(dir: string): Promise<ProjectDocument> {
         }),
       );
     }
-    regions.push(
-      newRegion(ids, {
-        laneId: melodyLane,
-        name: "Variation",
-        color: "#c77dff",
-        encodingHash: await put(writeMidi(melody()), "melody.mid"),
-        atBeat: 0,
-        durationBeats: beats,
-        spec: regionSpec([0, beats * 4, 0, 1, 0, 1], { is_output: true, carrier: "diffusive", period: 4 }),
-      }),
-    );
+    const variation = newRegion(ids, {
+      laneId: melodyLane,
+      name: "Variation",
+      color: "#c77dff",
+      encodingHash: await put(writeMidi(melody()), "melody.mid"),
+      atBeat: 0,
+      durationBeats: beats,
+      spec: regionSpec([0, beats * 4, 0, 1, 0, 1], { is_output: true, carrier: "diffusive", period: 4 }),
+    });
+    regions.push(variation);
+    // The generated melody reads the chords, each held until the next bar.
+    const connections: Connection[] = [
+      {
+        srcRegionId: variation.id,
+        dstRegionId: regions[2]!.id,
+        weight: 1,
+        temporalFill: "hold",
+        interpolationOrder: 1,
+      },
+    ];
     const heads: AttentionHead[] = [
       newHead(ids, {
         name: "Alpha",
@@ -245,7 +257,9 @@ export async function makeDemo(dir: string): Promise<ProjectDocument> {
       lanes: Object.freeze(lanes),
       regions: Object.freeze(regions),
       heads: Object.freeze(heads),
+      connections: Object.freeze(connections),
     });
+    checkDocument(document);
     await saveProject(dir, document);
     return document;
   } finally {

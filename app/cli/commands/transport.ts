@@ -21,6 +21,7 @@ const USER_ERRORS = new Set([
   "RenderError",
   "DocumentError",
   "MidiSequenceError",
+  "RealizeError",
 ]);
 
 function asUserError(error: unknown): unknown {
