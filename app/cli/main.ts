@@ -18,6 +18,7 @@ export const GROUPS: readonly CommandGroup[] = [
   { words: ["engine"], load: () => import("./commands/engine") },
   { words: ["synth", "sample"], load: () => import("./commands/synth") },
   { words: ["play", "bounce"], load: () => import("./commands/transport") },
+  { words: ["projections", "project-encoding"], load: () => import("./commands/projections") },
 ];
 
 async function loadCommands(firstWord?: string): Promise<Command[]> {
