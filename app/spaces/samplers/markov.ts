@@ -198,7 +198,10 @@ export class MarkovSampler implements Sampler {
           }
           history.push(token);
         }
-        histories.set(channel, { history: history.slice(-maxOrder), lastPitch: previousPitch });
+        histories.set(channel, {
+          history: maxOrder === 0 ? [] : history.slice(-maxOrder),
+          lastPitch: previousPitch,
+        });
       }
     }
     return [...byChannel.entries()]

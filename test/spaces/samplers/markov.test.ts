@@ -147,3 +147,16 @@ describe("MarkovSampler", () => {
     expect(() => new MarkovSampler({ maxOrder: 20 })).toThrow(/maxOrder is 20/);
   });
 });
+
+describe("MarkovSampler orders", () => {
+  it("works from order 0 (position and unigram only) up to order 6, deterministically", () => {
+    for (const maxOrder of [0, 1, 6]) {
+      const sampler = new MarkovSampler({ maxOrder });
+      const request = { conditioning: [song()], context: context(21, 0.8), spanBeats: 16 };
+      const out = sampler.sample(request);
+      expect(out.tracks).toHaveLength(3);
+      for (const track of out.tracks) expect(track.notes.length).toBeGreaterThan(4);
+      expect(bytes(new MarkovSampler({ maxOrder }).sample(request))).toBe(bytes(out));
+    }
+  });
+});
