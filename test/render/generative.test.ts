@@ -317,7 +317,7 @@ describe("realizeGenerative", () => {
 
   it("what the connection's fill lets through changes what the sampler sees, and so the record", async () => {
     const results = new Map<string, { hash: string; steps: unknown }>();
-    for (const fill of ["hold", "drop", null] as const) {
+    for (const fill of ["hold", "drop", "interpolate", null] as const) {
       const { document, generative } = await setup(fill);
       const realized = await realizeGenerative({
         document,
@@ -333,8 +333,9 @@ describe("realizeGenerative", () => {
     }
     expect(results.get("hold")!.steps).toEqual([64]);
     expect(results.get("drop")!.steps).toEqual([4]);
+    expect(results.get("interpolate")!.steps).toEqual([64]); // the nearer bar's chord: the next one late in a bar
     expect(results.get("null")!.steps).toEqual([]);
-    expect(new Set([...results.values()].map((r) => r.hash)).size).toBe(3);
+    expect(new Set([...results.values()].map((r) => r.hash)).size).toBe(4);
   });
 
   it("offsetBeats places the realization in the region's encoding time", async () => {
