@@ -516,11 +516,12 @@ class Renderer implements LookaheadRenderer {
     this.#inFlight.add(id);
     this.#slotBusy[slot]! += 1;
     this.#pool.render(slot, key, pageIndex).then(
-      (samples) => {
+      () => {
         this.#inFlight.delete(id);
         this.#slotBusy[slot]! -= 1;
         if (this.#closed) return;
-        if (this.#programs.has(key) && this.#write(key, pageIndex, samples)) {
+        if (this.#programs.has(key)) {
+          this.#markWritten(key, pageIndex);
           this.#pagesRendered += 1;
           this.#progressRanges();
           this.#checkSwitches();
@@ -530,7 +531,8 @@ class Renderer implements LookaheadRenderer {
       (error: Error) => {
         this.#inFlight.delete(id);
         this.#slotBusy[slot]! -= 1;
-        if (this.#closed) return;
+        // A key freed while its page was being rendered: nothing waits for it.
+        if (this.#closed || !this.#programs.has(key)) return;
         for (const range of this.#ranges) {
           if (range.keys.includes(key)) {
             this.#ranges.delete(range);
@@ -555,13 +557,17 @@ class Renderer implements LookaheadRenderer {
       if (this.#failures === 1 || this.#failures % 1000 === 0) this.#emitError(failure);
       return false;
     }
+    this.#markWritten(key, pageIndex);
+    return true;
+  }
+
+  #markWritten(key: bigint, pageIndex: number): void {
     let pages = this.#written.get(key);
     if (!pages) {
       pages = new Set();
       this.#written.set(key, pages);
     }
     pages.add(pageIndex);
-    return true;
   }
 
   #readPage(key: bigint, pageIndex: number): Float32Array | undefined {
@@ -728,7 +734,12 @@ export async function createLookaheadRenderer(
     framesPerPage: config.framesPerPage,
     soundfontId,
   };
-  const pool = await createRenderPool(config.workers, config.soundfontPath, settings);
+  const pool = await createRenderPool(config.workers, {
+    soundfontPath: config.soundfontPath,
+    geometry: settings,
+    canvas,
+    generation: PAGE_GENERATION,
+  });
   const renderer = new Renderer(options, settings, pool);
   try {
     await renderer.start();

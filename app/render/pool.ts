@@ -1,6 +1,9 @@
-// Where pages are rendered: a pool of worker threads (each owning the streams assigned to it) or, with 0
-// workers, this thread. Owned by app/render; called only by the lookahead renderer (index.ts).
+// Where pages are rendered and written: a pool of worker threads (each owning the streams assigned to it and its
+// own CanvasWriter on the canvas file) or, with 0 workers, this thread. Owned by app/render; called only by the
+// lookahead renderer (index.ts).
 import { Worker } from "node:worker_threads";
+import type { CanvasWriter } from "../audio/canvas-file";
+import { addonPath } from "../audio/native";
 import { loadSoundFont } from "../spaces/synth/soundbank";
 import type { LaneProgram } from "./program";
 import type { FromWorker, ToWorker } from "./protocol";
@@ -12,42 +15,58 @@ export interface RenderPool {
   readonly size: number;
   load(slot: number, program: LaneProgram): void;
   drop(slot: number, key: bigint): void;
-  render(slot: number, key: bigint, pageIndex: number): Promise<Float32Array>;
+  /** Renders page `pageIndex` of `key` and writes it into the canvas file; resolves once it is written. */
+  render(slot: number, key: bigint, pageIndex: number): Promise<void>;
   close(): Promise<void>;
 }
 
-type Pending = { resolve: (samples: Float32Array) => void; reject: (error: Error) => void };
+interface PoolSettings {
+  readonly soundfontPath: string;
+  readonly geometry: PageGeometry;
+  readonly canvas: CanvasWriter;
+  readonly generation: number;
+}
+
+type Pending = { resolve: () => void; reject: (error: Error) => void };
 
 class WorkerPool implements RenderPool {
   readonly size: number;
-  readonly #workers: Worker[];
-  readonly #pending: Map<string, Pending>[];
+  readonly #workers: Worker[] = [];
+  readonly #pending: Map<string, Pending>[] = [];
   #failure: Error | undefined;
 
-  constructor(url: URL, count: number, soundfontPath: string, geometry: PageGeometry) {
+  constructor(url: URL, count: number, settings: PoolSettings) {
     this.size = count;
-    this.#workers = [];
-    this.#pending = [];
     for (let slot = 0; slot < count; slot++) {
-      const worker = new Worker(url);
+      // The bundled worker lives elsewhere than the sources: tell its addon loader where this thread's addon is.
+      const worker = new Worker(url, { env: { ...process.env, LC_AUDIO_ADDON: addonPath() } });
       const pending = new Map<string, Pending>();
       worker.on("message", (message: FromWorker) => {
         const id = `${message.key}:${message.pageIndex}`;
         const waiter = pending.get(id);
         if (!waiter) return;
         pending.delete(id);
-        if (message.type === "page") waiter.resolve(message.samples);
+        // An idle worker must not keep the process alive; a busy one must (someone awaits its pages).
+        if (pending.size === 0) worker.unref();
+        if (message.type === "written") waiter.resolve();
         else waiter.reject(new Error(`rendering page ${message.pageIndex}: ${message.message}`));
       });
       const fail = (error: Error): void => {
         this.#failure ??= error;
         for (const waiter of pending.values()) waiter.reject(error);
         pending.clear();
+        worker.unref();
       };
       worker.on("error", fail);
       worker.on("exit", (code) => fail(new Error(`a render worker stopped (exit code ${code})`)));
       worker.unref();
-      const init: ToWorker = { type: "init", soundfontPath, geometry };
+      const init: ToWorker = {
+        type: "init",
+        soundfontPath: settings.soundfontPath,
+        geometry: settings.geometry,
+        canvasPath: settings.canvas.path,
+        generation: settings.generation,
+      };
       worker.postMessage(init);
       this.#workers.push(worker);
       this.#pending.push(pending);
@@ -64,12 +83,15 @@ class WorkerPool implements RenderPool {
     this.#workers[slot]!.postMessage(message);
   }
 
-  render(slot: number, key: bigint, pageIndex: number): Promise<Float32Array> {
+  render(slot: number, key: bigint, pageIndex: number): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
-      this.#pending[slot]!.set(`${key}:${pageIndex}`, { resolve, reject });
+      const pending = this.#pending[slot]!;
+      const worker = this.#workers[slot]!;
+      if (pending.size === 0) worker.ref();
+      pending.set(`${key}:${pageIndex}`, { resolve, reject });
       const message: ToWorker = { type: "render", key, pageIndex };
-      this.#workers[slot]!.postMessage(message);
+      worker.postMessage(message);
     });
   }
 
@@ -83,21 +105,19 @@ class WorkerPool implements RenderPool {
 class ThreadPool implements RenderPool {
   readonly size = 1;
   readonly #streams = new Map<bigint, Promise<StreamRenderer>>();
-  readonly #soundfontPath: string;
-  readonly #geometry: PageGeometry;
+  readonly #settings: PoolSettings;
   #font: ReturnType<typeof loadSoundFont> | undefined;
 
-  constructor(soundfontPath: string, geometry: PageGeometry) {
-    this.#soundfontPath = soundfontPath;
-    this.#geometry = geometry;
+  constructor(settings: PoolSettings) {
+    this.#settings = settings;
   }
 
   load(_slot: number, program: LaneProgram): void {
-    if (program.sequence) this.#font ??= loadSoundFont(this.#soundfontPath);
+    if (program.sequence) this.#font ??= loadSoundFont(this.#settings.soundfontPath);
     const font = program.sequence ? this.#font! : Promise.resolve(null);
     this.#streams.set(
       program.key,
-      font.then((f) => new StreamRenderer(program, f, this.#geometry)),
+      font.then((f) => new StreamRenderer(program, f, this.#settings.geometry)),
     );
   }
 
@@ -105,11 +125,11 @@ class ThreadPool implements RenderPool {
     this.#streams.delete(key);
   }
 
-  async render(_slot: number, key: bigint, pageIndex: number): Promise<Float32Array> {
+  async render(_slot: number, key: bigint, pageIndex: number): Promise<void> {
     const stream = await this.#streams.get(key);
     if (!stream) throw new Error(`no program for stream ${key}`);
     await new Promise((resolve) => setImmediate(resolve));
-    return stream.renderPage(pageIndex);
+    this.#settings.canvas.writePage(key, pageIndex, this.#settings.generation, stream.renderPage(pageIndex));
   }
 
   async close(): Promise<void> {
@@ -117,14 +137,10 @@ class ThreadPool implements RenderPool {
   }
 }
 
-export async function createRenderPool(
-  workers: number,
-  soundfontPath: string,
-  geometry: PageGeometry,
-): Promise<RenderPool> {
+export async function createRenderPool(workers: number, settings: PoolSettings): Promise<RenderPool> {
   if (!(Number.isInteger(workers) && workers >= 0)) {
     throw new RangeError(`workers is ${workers}; use 0 (render in this thread) or more`);
   }
-  if (workers === 0) return new ThreadPool(soundfontPath, geometry);
-  return new WorkerPool(await renderWorkerUrl(), workers, soundfontPath, geometry);
+  if (workers === 0) return new ThreadPool(settings);
+  return new WorkerPool(await renderWorkerUrl(), workers, settings);
 }

@@ -3,16 +3,18 @@ import type { LaneProgram } from "./program";
 import type { PageGeometry } from "./stream";
 
 export type ToWorker =
-  | { readonly type: "init"; readonly soundfontPath: string; readonly geometry: PageGeometry }
+  | {
+      readonly type: "init";
+      readonly soundfontPath: string;
+      readonly geometry: PageGeometry;
+      /** The canvas file the worker writes its pages into (its own CanvasWriter). */
+      readonly canvasPath: string;
+      readonly generation: number;
+    }
   | { readonly type: "program"; readonly program: LaneProgram }
   | { readonly type: "render"; readonly key: bigint; readonly pageIndex: number }
   | { readonly type: "drop"; readonly key: bigint };
 
 export type FromWorker =
-  | {
-      readonly type: "page";
-      readonly key: bigint;
-      readonly pageIndex: number;
-      readonly samples: Float32Array;
-    }
+  | { readonly type: "written"; readonly key: bigint; readonly pageIndex: number }
   | { readonly type: "error"; readonly key: bigint; readonly pageIndex: number; readonly message: string };

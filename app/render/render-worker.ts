@@ -1,7 +1,8 @@
 // Worker-thread entry of the lookahead renderer: owns the StreamRenderers of the streams assigned to it (stream
-// affinity keeps each synthesizer's state from page to page) and posts rendered pages back, transferred.
-// Started only by app/render/pool.ts.
+// affinity keeps each synthesizer's state from page to page), writes each page into the canvas file through its
+// own CanvasWriter and reports it written. Started only by app/render/pool.ts.
 import { parentPort } from "node:worker_threads";
+import { CanvasWriter } from "../audio/canvas-file";
 import { type LoadedSoundFont, loadSoundFont } from "../spaces/synth/soundbank";
 import type { FromWorker, ToWorker } from "./protocol";
 import { type PageGeometry, StreamRenderer } from "./stream";
@@ -9,29 +10,30 @@ import { type PageGeometry, StreamRenderer } from "./stream";
 const port = parentPort!;
 let soundfont: Promise<LoadedSoundFont> | undefined;
 let geometry: PageGeometry | undefined;
-const streams = new Map<bigint, StreamRenderer | Promise<StreamRenderer>>();
+let writer: CanvasWriter | undefined;
+let generation = 0;
+const streams = new Map<bigint, Promise<StreamRenderer>>();
 let chain: Promise<void> = Promise.resolve();
 
 function post(message: FromWorker): void {
-  if (message.type === "page") port.postMessage(message, [message.samples.buffer as ArrayBuffer]);
-  else port.postMessage(message);
+  port.postMessage(message);
 }
 
 port.on("message", (message: ToWorker) => {
   switch (message.type) {
     case "init":
       geometry = message.geometry;
+      generation = message.generation;
+      writer = new CanvasWriter(message.canvasPath);
       soundfont = loadSoundFont(message.soundfontPath);
       soundfont.catch(() => undefined);
       break;
     case "program": {
       const { program } = message;
-      const needsFont = program.sequence !== null;
+      const font = program.sequence !== null ? soundfont! : Promise.resolve(null);
       streams.set(
         program.key,
-        (needsFont ? soundfont! : Promise.resolve(null)).then(
-          (font) => new StreamRenderer(program, font, geometry!),
-        ),
+        font.then((f) => new StreamRenderer(program, f, geometry!)),
       );
       break;
     }
@@ -45,7 +47,8 @@ port.on("message", (message: ToWorker) => {
         try {
           const stream = await streams.get(key);
           if (!stream) throw new Error(`no program for stream ${key}`);
-          post({ type: "page", key, pageIndex, samples: stream.renderPage(pageIndex) });
+          writer!.writePage(key, pageIndex, generation, stream.renderPage(pageIndex));
+          post({ type: "written", key, pageIndex });
         } catch (error) {
           post({ type: "error", key, pageIndex, message: (error as Error).message });
         }
