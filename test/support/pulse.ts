@@ -64,7 +64,9 @@ export async function startPulse(): Promise<PulseServer> {
       for (const c of live) c.kill("SIGKILL");
     });
   }
-  const env = { ...process.env, PULSE_SERVER: `unix:${socket}` };
+  // PULSE_LATENCY_MSEC: clients ask for a short buffer at once. Without it the null sink runs its first seconds at
+  // its 2 s default latency, and ALSA's pulse plugin stalls twice (~2 s each) before it streams steadily.
+  const env = { ...process.env, PULSE_SERVER: `unix:${socket}`, PULSE_LATENCY_MSEC: "20" };
   const running = () => child.exitCode === null && child.signalCode === null && spawnError === undefined;
   const server: PulseServer = {
     pid: child.pid ?? -1,
