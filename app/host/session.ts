@@ -414,15 +414,24 @@ export class Session {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     for (const off of this.#unsubscribe) off();
-    this.engine.stop();
-    try {
-      await this.#autosaver?.stop();
-    } finally {
-      await this.renderer.close();
-      this.#writer.close();
-      this.engine.dispose();
-      await this.#library.close();
+    // Every step runs even when an earlier one fails (a library left open would keep its lock folder).
+    const steps: (() => unknown)[] = [
+      () => this.engine.stop(),
+      () => this.#autosaver?.stop(),
+      () => this.renderer.close(),
+      () => this.#writer.close(),
+      () => this.engine.dispose(),
+      () => this.#library.close(),
+    ];
+    let failure: unknown;
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (error) {
+        failure ??= error;
+      }
     }
+    if (failure !== undefined) throw failure;
   }
 
   // ---- internals ----

@@ -1,10 +1,12 @@
 // `lcanvas play` and `lcanvas bounce` end to end: the real CLI as a child process on a fresh build of the demo
 // project; WAV files non-silent and of the right length; errors for a missing project, a corrupt document (left
 // untouched) and bad options.
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli";
+import { REPO_ROOT } from "../support/native-build";
 import { type DemoFixture, demoProject, peak, readInterleaved } from "./fixture";
 
 describe("lcanvas play / bounce", () => {
@@ -79,6 +81,28 @@ describe("lcanvas play / bounce", () => {
     expect(peak(audio.samples)).toBeGreaterThan(0.05);
     // Only the first head played.
     expect(summary.heads.find((h) => h.name === "Beta")!.positionFrames).toBe(0);
+  }, 60_000);
+
+  it("stops cleanly on Ctrl-C (SIGINT): summary printed, exit 0, no library lock left", async () => {
+    const child = spawn(
+      process.execPath,
+      [join(REPO_ROOT, "bin", "lcanvas.mjs"), "play", demo.project, "--driver", "null"],
+      {
+        cwd: REPO_ROOT,
+      },
+    );
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (!/Alpha beat/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    const summary = JSON.parse(stdout.trim().split("\n").at(-1)!) as { interrupted: boolean };
+    expect(summary.interrupted).toBe(true);
+    expect(existsSync(join(demo.project, "library", "graph.sqlite.lock"))).toBe(false);
   }, 60_000);
 
   it("falls back to the null driver with a note when no audio server is reachable", async () => {

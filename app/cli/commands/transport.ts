@@ -129,6 +129,7 @@ const play: Command = {
       interrupted = true;
     };
     process.on("SIGINT", onSigint);
+    process.on("SIGTERM", onSigint);
     try {
       const all = session.headIds();
       const heads = headCount === undefined ? all : all.slice(0, headCount);
@@ -197,6 +198,7 @@ const play: Command = {
       return 0;
     } finally {
       process.off("SIGINT", onSigint);
+      process.off("SIGTERM", onSigint);
       await session.close();
     }
   },
