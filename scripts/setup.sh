@@ -28,11 +28,19 @@ fi
 if ((${#missing[@]})); then
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    if [ "$(id -u)" -ne 0 ]; then
+      if ! command -v sudo >/dev/null 2>&1; then
+        say "these Debian packages are missing: ${missing[*]}"
+        say "install them as root (apt-get install ${missing[*]}) or install sudo, then run set-up again"
+        exit 1
+      fi
+      SUDO="sudo"
+    fi
     say "installing Debian packages: ${missing[*]}"
     echo "jackd2 jackd/tweak_rt_limits boolean false" | $SUDO debconf-set-selections
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # env inside sudo: sudo drops the caller's environment, and a prompt would hang a CI job.
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
   else
     say "apt-get is not available. Install these packages (or your system's equivalents) and run set-up again:"
     say "  ${missing[*]}"
