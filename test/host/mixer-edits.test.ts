@@ -1,8 +1,11 @@
 // Edits during playback through the session: lane mute and gain are control-block changes (the renderer is not
 // given a new document, the stream keys stay) heard within two blocks; an edit of content goes to the renderer.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { isMixerOnlyChange } from "../../app/host/mixer";
 import { openSession, type Session } from "../../app/host/session";
+import { AUTOSAVE_FILE, openProject, PROJECT_FILE } from "../../app/project/project";
 import { type DemoFixture, demoProject, peak, sleep } from "./fixture";
 
 const BUFFER = 256;
@@ -81,5 +84,77 @@ describe("mixer edits during playback", () => {
     expect(isMixerOnlyChange(doc, { ...doc, regions: [...doc.regions] })).toBe(false);
     expect(isMixerOnlyChange(doc, { ...doc, lanes: [...doc.lanes].reverse() })).toBe(false);
     expect(isMixerOnlyChange(doc, { ...doc, connections: [...doc.connections] })).toBe(false);
+  });
+
+  it("a content edit during playback goes to the renderer and is heard soon after, with no page miss", async () => {
+    session.seek(undefined, 0);
+    session.apply(
+      session.document.lanes.map((lane) => ({
+        kind: "updateLane" as const,
+        laneId: lane.id,
+        changes: { mute: false },
+      })),
+    );
+    await session.waitReady();
+    const origin = session.engine.stats().framesRendered;
+    const missesBefore = session.engine.stats().pageMisses;
+    session.startCapture(48_000 * 6);
+    session.play();
+    session.start();
+    await sleep(500);
+    const regions = session.document.regions;
+    session.apply(
+      regions.map((region) => ({ kind: "removeRegion" as const, regionId: region.id })),
+      "clear",
+    );
+    const appliedAt = session.engine.stats().framesRendered - origin;
+    await sleep(800);
+    session.undo();
+    const undoneAt = session.engine.stats().framesRendered - origin;
+    await sleep(1200);
+    session.engine.stop();
+    session.stop();
+    const captured = session.stopCapture();
+    expect(session.stats().engine.pageMisses).toBe(missesBefore);
+    expect(peak(captured, 0, appliedAt * 2)).toBeGreaterThan(0.05);
+    // Silent from some frame after the edit until the undo: find where the silence starts.
+    let silentFrom = undoneAt;
+    while (
+      silentFrom > appliedAt &&
+      captured[2 * silentFrom - 1] === 0 &&
+      captured[2 * silentFrom - 2] === 0
+    ) {
+      silentFrom--;
+    }
+    expect(silentFrom).toBeGreaterThanOrEqual(appliedAt);
+    expect(silentFrom - appliedAt).toBeLessThan(0.5 * 48_000);
+    // The undo brings the material back.
+    expect(peak(captured, undoneAt * 2)).toBeGreaterThan(0.05);
+  }, 60_000);
+});
+
+describe("saving from a session", () => {
+  let demo: DemoFixture;
+  beforeAll(async () => {
+    demo = await demoProject();
+  });
+  afterAll(() => demo?.dispose());
+
+  it("autosaves edits beside the document and saves atomically on request", async () => {
+    const session = await openSession(demo.project, { driver: "offline", autosaveMs: 20 });
+    try {
+      const file = join(demo.project, PROJECT_FILE);
+      const before = readFileSync(file, "utf8");
+      session.apply({ kind: "updateLane", laneId: session.document.lanes[0]!.id, changes: { gainDb: -7 } });
+      const deadline = Date.now() + 5000;
+      while (!existsSync(join(demo.project, AUTOSAVE_FILE)) && Date.now() < deadline) await sleep(10);
+      expect(existsSync(join(demo.project, AUTOSAVE_FILE))).toBe(true);
+      expect(readFileSync(file, "utf8")).toBe(before);
+      await session.save();
+      expect(existsSync(join(demo.project, AUTOSAVE_FILE))).toBe(false);
+      expect((await openProject(demo.project)).lanes[0]!.gainDb).toBe(-7);
+    } finally {
+      await session.close();
+    }
   });
 });
