@@ -112,6 +112,7 @@ class Renderer implements LookaheadRenderer {
   readonly #copyFrom = new Map<bigint, { readonly from: bigint; readonly beforePage: number }>();
   readonly #ranges = new Set<RangeRequest>();
   readonly #retired = new Map<bigint, number>();
+  #laneCache = new Map<string, Promise<LaneProgram | null>>();
   readonly #early = new Map<string, { frame: number; generation: number }>();
   /** Valid pages found in the canvas file when it was opened (a previous session's), by key. */
   readonly #found: Map<bigint, Set<number>>;
@@ -324,16 +325,16 @@ class Renderer implements LookaheadRenderer {
 
   async #build(document: ProjectDocument): Promise<BuildResult> {
     const { store, graph, realize } = this.#options;
-    const shared = new Map<string, Promise<LaneProgram | null>>();
-    const result: BuildResult = new Map();
-    for (const head of document.heads) {
-      const programs: (LaneProgram | null)[] = [];
-      for (const lane of document.lanes) {
-        const generative =
-          realize !== undefined && document.regions.some((r) => r.laneId === lane.id && isGenerative(r));
-        let program: Promise<LaneProgram | null> | undefined = generative ? undefined : shared.get(lane.id);
-        if (!program) {
-          program = buildLaneProgram(
+    // Deterministic lanes are built once for all heads, and again only when their regions or the tempo map change.
+    const previous = this.#laneCache;
+    const next = new Map<string, Promise<LaneProgram | null>>();
+    const tempo = JSON.stringify(document.tempoMap);
+    const heads = document.heads.map((head) => {
+      const programs = document.lanes.map((lane) => {
+        const regions = document.regions.filter((r) => r.laneId === lane.id);
+        const generative = realize !== undefined && regions.some(isGenerative);
+        const build = () =>
+          buildLaneProgram(
             document,
             lane.id,
             generative ? head : null,
@@ -342,11 +343,26 @@ class Renderer implements LookaheadRenderer {
             realize,
             { store, graph },
           );
-          if (!generative) shared.set(lane.id, program);
+        if (generative) return build();
+        const input = JSON.stringify({ tempo, regions: regions.map(({ name, color, ...rest }) => rest) });
+        let program = next.get(input) ?? previous.get(input);
+        if (!program) {
+          program = build();
+          // A failed build (say, a missing encoding) is tried again next time: the library may have changed.
+          program.catch(() => this.#laneCache.delete(input));
         }
-        programs.push(await program);
-      }
-      result.set(head.id, { laneIds: document.lanes.map((lane) => lane.id), programs });
+        next.set(input, program);
+        return program;
+      });
+      return { headId: head.id, programs };
+    });
+    this.#laneCache = next;
+    const result: BuildResult = new Map();
+    for (const { headId, programs } of heads) {
+      result.set(headId, {
+        laneIds: document.lanes.map((lane) => lane.id),
+        programs: await Promise.all(programs),
+      });
     }
     return result;
   }
