@@ -1,7 +1,8 @@
 // Builds the demo project (assets/demo): MIDI we write (drums, bass, keys, a melody), a shaker loop we synthesize,
 // a generative region conditioned on the melody, and two attention heads with different seeds. Deterministic:
 // the same bytes and document every run (the document is committed; library/ and cache/ are build outputs).
-// Run by `npm run setup` when the library is missing; `--force` rebuilds it.
+// Run by `npm run setup` when the library is missing; `--force` rebuilds both (then format the document for the
+// repository: `npx biome format --write assets/demo/project.lcanvas.json`).
 // Usage: node --import tsx assets/demo/make-demo.ts [DIR] [--force]
 import { existsSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -19,9 +20,10 @@ import {
   type ProjectDocument,
   type Region,
   sequentialIds,
+  serializeProject,
 } from "../../app/core/document";
 import { createTempoMap } from "../../app/core/time/tempo-map";
-import { PROJECT_FILE, saveProject } from "../../app/project/project";
+import { openProject, PROJECT_FILE, saveProject } from "../../app/project/project";
 import { writeWav } from "../../app/spaces/audio/wav";
 import { importBytes } from "../../app/spaces/import";
 import type { MidiNote, MidiSequence, MidiTrack } from "../../app/spaces/midi/sequence";
@@ -161,8 +163,11 @@ export function shakerLoop(): Uint8Array {
   return writeWav({ sampleRate: SAMPLE_RATE, frames, channelData: [left, right] }, "16").bytes;
 }
 
-/** Builds the demo project in `dir` (its document and library). */
-export async function makeDemo(dir: string): Promise<ProjectDocument> {
+/** Builds the demo project in `dir`: its library, and its document unless `writeDocument` is false. */
+export async function makeDemo(
+  dir: string,
+  options: { writeDocument?: boolean } = {},
+): Promise<ProjectDocument> {
   const library = await openLibrary(join(dir, "library"));
   const put = async (bytes: Uint8Array, file: string) =>
     (await importBytes(library, bytes, file, { creator: CREATOR })).hash;
@@ -260,7 +265,7 @@ export async function makeDemo(dir: string): Promise<ProjectDocument> {
       connections: Object.freeze(connections),
     });
     checkDocument(document);
-    await saveProject(dir, document);
+    if (options.writeDocument !== false) await saveProject(dir, document);
     return document;
   } finally {
     await library.close();
@@ -275,7 +280,16 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   for (const part of ["library", "cache"]) rmSync(join(dir, part), { recursive: true, force: true });
-  const document = await makeDemo(dir);
+  // The committed document is kept as it is (formatted for the repository); only --force rewrites it.
+  const file = join(dir, PROJECT_FILE);
+  const keep = existsSync(file) && !force;
+  const document = await makeDemo(dir, { writeDocument: !keep });
+  if (keep && serializeProject(await openProject(dir)) !== serializeProject(document)) {
+    process.stderr.write(
+      `[demo] ${file} differs from what this generator makes: run it with --force to rebuild\n`,
+    );
+    process.exitCode = 1;
+  }
   process.stdout.write(
     `[demo] built ${dir}: ${document.lanes.length} lanes, ${document.regions.length} regions, ${document.heads.length} heads\n`,
   );
