@@ -557,6 +557,21 @@ export class Session {
   }
 }
 
+/** Every region's encoding must be in the project's library; names the first missing one and what to do. */
+async function requireEncodings(
+  document: ProjectDocument,
+  library: Library,
+  projectDir: string,
+): Promise<void> {
+  for (const region of document.regions) {
+    if (await library.store.has(region.encodingHash)) continue;
+    const lane = document.lanes.find((l) => l.id === region.laneId);
+    throw new HostError(
+      `the project's library (${join(projectDir, "library")}) lacks the encoding ${region.encodingHash} of region "${region.name}" (${region.id}) on lane "${lane?.name ?? region.laneId}": import that file again into the project's library, or restore the library folder from a backup`,
+    );
+  }
+}
+
 /** Opens a project for playback or bounce. Errors name what is wrong and what to do; nothing in the project is written. */
 export async function openSession(projectDir: string, options: SessionOptions): Promise<Session> {
   const sampleRate = requireSampleRate(options.sampleRate ?? 48_000);
@@ -568,6 +583,7 @@ export async function openSession(projectDir: string, options: SessionOptions): 
   let engine: Engine | undefined;
   let writer: CanvasWriter | undefined;
   try {
+    await requireEncodings(document, library, projectDir);
     const cache = prepareCanvasCache(projectDir, {
       sampleRate,
       channels: CHANNELS,

@@ -158,7 +158,9 @@ describe("lcanvas play / bounce", () => {
       rmSync(join(other.project, "library", "objects"), { recursive: true, force: true });
       const missing = await runCli(["bounce", other.project, "--out", join(other.root, "m.wav")]);
       expect(missing.code).toBe(1);
-      expect(missing.stderr).toMatch(/library lacks the encoding [0-9a-f]{32}.*import that file again/);
+      expect(missing.stderr).toMatch(
+        /library .* lacks the encoding [0-9a-f]{32} of region "Groove".*import that file again/,
+      );
       expect(missing.stderr).not.toMatch(/internal error/);
       expect(existsSync(join(other.root, "m.wav"))).toBe(false);
     } finally {
