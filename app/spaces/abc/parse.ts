@@ -7,7 +7,7 @@ import { EncodingError } from "../errors";
 import type { MidiMeterChange, MidiNote, MidiSequence, MidiTempoChange, MidiTrack } from "../midi/sequence";
 import { Fraction, lcm } from "./fraction";
 
-export const ABC_PROJECTION_VERSION = 1;
+export const ABC_PROJECTION_VERSION = 2;
 export const ABC_DEFAULT_VELOCITY = 80;
 const MAX_EXPANDED_EVENTS = 500_000;
 const BASE_PPQ = 480;
@@ -28,9 +28,14 @@ type Accidentals = ReadonlyMap<string, number>;
 interface NoteItem {
   readonly kind: "note";
   /** Empty for rests. */
-  pitches: Array<{ pitch: number; duration: Fraction; tie: boolean }>;
+  pitches: Array<{ pitch: number; duration: Fraction; tie: boolean; spelling?: Spelling }>;
   advance: Fraction;
   readonly velocity: number;
+}
+/** A note's letter and octave (`C4`) and the semitone shift it was played with (for accidentals carried by ties). */
+interface Spelling {
+  readonly barKey: string;
+  readonly shift: number;
 }
 interface BarItem {
   readonly kind: "bar";
@@ -66,6 +71,8 @@ interface Voice {
   meter: Meter | null;
   readonly items: Item[];
   barAccidentals: Map<string, number>;
+  /** Shifts of notes tied across the last bar line: they hold for the tied-to note (the next note) only. */
+  tieCarry: Map<string, number>;
   velocity: number;
   lastNote: NoteItem | null;
   brokenFactor: Fraction | null;
@@ -366,6 +373,7 @@ function parseTune(source: string): AbcTune {
       meter: headerMeter,
       items: [],
       barAccidentals: new Map(),
+      tieCarry: new Map(),
       velocity: ABC_DEFAULT_VELOCITY,
       lastNote: null,
       brokenFactor: null,
@@ -513,7 +521,9 @@ function parseTune(source: string): AbcTune {
         fail("a note length out of range (at most 1024 units, at least 1/1024)", start);
       return new Fraction(num, den);
     };
-    const readPitch = (): { pitch: number; length: Fraction; tie: boolean } | undefined => {
+    const readPitch = ():
+      | { pitch: number; length: Fraction; tie: boolean; spelling: Spelling }
+      | undefined => {
       const start = pos;
       const accidental = /^(\^\^|\^|__|_|=)/.exec(text.slice(pos))?.[0];
       if (accidental) pos += accidental.length;
@@ -531,7 +541,8 @@ function parseTune(source: string): AbcTune {
       const upper = letter.toUpperCase();
       const barKey = `${upper}${octave}`;
       if (accidental) current.barAccidentals.set(barKey, accidentalValue(accidental)!);
-      const shift = current.barAccidentals.get(barKey) ?? current.key.get(upper) ?? 0;
+      const shift =
+        current.barAccidentals.get(barKey) ?? current.tieCarry.get(barKey) ?? current.key.get(upper) ?? 0;
       const pitch = 12 * (octave + 1) + NOTE_SEMITONES[upper]! + shift;
       if (pitch < 0 || pitch > 127) fail(`note ${text.slice(start, pos)} is outside the MIDI range`, start);
       const length = readLength();
@@ -540,7 +551,7 @@ function parseTune(source: string): AbcTune {
         tie = true;
         pos += 1;
       }
-      return { pitch, length, tie };
+      return { pitch, length, tie, spelling: { barKey, shift } };
     };
     const pushNote = (item: NoteItem) => {
       let factor = new Fraction(1);
@@ -557,6 +568,7 @@ function parseTune(source: string): AbcTune {
       for (const p of item.pitches) p.duration = p.duration.mul(factor);
       current.items.push(item);
       current.lastNote = item;
+      current.tieCarry.clear();
     };
     const scaleLast = (factor: Fraction) => {
       const last = current.lastNote!;
@@ -575,6 +587,11 @@ function parseTune(source: string): AbcTune {
       const startRepeat = run.endsWith(":") && run.length > 1;
       current.items.push({ kind: "bar", startRepeat, endRepeat });
       current.barAccidentals = new Map();
+      // An accidental on a note tied across the bar line holds for the note it is tied to.
+      current.tieCarry = new Map();
+      for (const p of current.lastNote?.pitches ?? []) {
+        if (p.tie && p.spelling) current.tieCarry.set(p.spelling.barKey, p.spelling.shift);
+      }
       if (/\d/.test(peek())) readEnding();
     };
     const readEnding = () => {
@@ -663,7 +680,12 @@ function parseTune(source: string): AbcTune {
           const note = readPitch();
           if (!note) fail(`unexpected "${peek()}" inside a chord`);
           else {
-            pitches.push({ pitch: note.pitch, duration: note.length.mul(current.unit), tie: note.tie });
+            pitches.push({
+              pitch: note.pitch,
+              duration: note.length.mul(current.unit),
+              tie: note.tie,
+              spelling: note.spelling,
+            });
             advance ??= note.length.mul(current.unit);
           }
         }
@@ -685,7 +707,7 @@ function parseTune(source: string): AbcTune {
         const duration = note.length.mul(current.unit);
         pushNote({
           kind: "note",
-          pitches: [{ pitch: note.pitch, duration, tie: note.tie }],
+          pitches: [{ pitch: note.pitch, duration, tie: note.tie, spelling: note.spelling }],
           advance: duration,
           velocity: current.velocity,
         });

@@ -91,6 +91,22 @@ describe("ABC pitches", () => {
 });
 
 describe("ABC rhythm", () => {
+  it("carries an accidental across the bar line to the tied-to note only, in chords too", () => {
+    expect(notesOf(tune("^C4-|C4 C4|", "L:1/4\nK:C").sequence)).toEqual([
+      [61, 0, 8],
+      [60, 8, 4],
+    ]);
+    expect(notesOf(tune("[^CE]2-|[CE]2|", "L:1/4\nK:C").sequence)).toEqual([
+      [61, 0, 4],
+      [64, 0, 4],
+    ]);
+    expect(notesOf(tune("=F2-|F2 F2|", "L:1/4\nK:G").sequence)).toEqual([
+      [65, 0, 4],
+      [66, 4, 2],
+    ]);
+    expect(pitchesOf(tune("^C2 D2-|D2 C2|", "L:1/4\nK:C").sequence)).toEqual([61, 62, 60]);
+  });
+
   it("reads note lengths, broken rhythm, tuplets, chords, ties, rests and multi-bar rests to the tick", () => {
     const t = fixture("rhythms.abc");
     expect(t.sequence.ppq).toBe(3360);
