@@ -7,7 +7,14 @@ import { CanvasWriter } from "../audio/canvas-file";
 import type { EngineStats } from "../audio/control-block";
 import { type DriverInfo, Engine } from "../audio/engine";
 import { ADDON_PATH } from "../audio/native";
-import { type Command, DocumentEditor, findHead, type Gesture, type ProjectDocument } from "../core/document";
+import {
+  applyCommands,
+  type Command,
+  DocumentEditor,
+  findHead,
+  type Gesture,
+  type ProjectDocument,
+} from "../core/document";
 import { beatToFrame, frameToBeat } from "../core/time/tempo-map";
 import { type Autosaver, startAutosave } from "../project/autosave";
 import { openProject, saveProject } from "../project/project";
@@ -332,7 +339,19 @@ export class Session {
 
   /** Applies commands as one undo step: mixer fields go to the control block, everything else to the renderer. */
   apply(commands: Command | readonly Command[], label?: string): void {
-    this.editor.apply(commands, label);
+    const list: readonly Command[] = Array.isArray(commands) ? commands : [commands as Command];
+    this.#checkCapacity(applyCommands(this.document, list).document);
+    this.editor.apply(list, label);
+  }
+
+  /** The engine was sized at open: refuse (before anything changes) an edit that needs more lanes or heads. */
+  #checkCapacity(next: ProjectDocument): void {
+    const { maxLanes, maxHeads } = this.engine.options;
+    if (next.lanes.length > maxLanes || next.heads.length > maxHeads) {
+      throw new HostError(
+        `this edit needs ${next.lanes.length} lanes and ${next.heads.length} heads, but the session was opened for at most ${maxLanes} lanes and ${maxHeads} heads: save, then reopen the project`,
+      );
+    }
   }
 
   beginGesture(label: string): Gesture {

@@ -63,6 +63,15 @@ describe("mixer edits during playback", () => {
     session.apply({ kind: "updateRegion", regionId: region.id, changes: { gainDb: -6 } });
     expect(setDocument).toHaveBeenCalledTimes(1);
     setDocument.mockRestore();
+
+    // An edit beyond the lanes the engine was opened for is refused before anything changes.
+    const document = session.document;
+    const many = Array.from({ length: session.engine.options.maxLanes }, (_, i) => ({
+      kind: "addLane" as const,
+      lane: { ...document.lanes[0]!, id: `extra-${i}` },
+    }));
+    expect(() => session.apply(many)).toThrow(/reopen the project/);
+    expect(session.document).toBe(document);
   }, 60_000);
 
   it("tells mixer-only edits from content edits", () => {
