@@ -1,5 +1,5 @@
-// Renders pages of one lane program: the lane's MIDI through one stateful SoundFont renderer (tails and voices
-// carry across page edges), plus its audio clips, summed in a fixed order with float32 rounding. Owned by
+// Renders pages of one lane program: the lane's MIDI through stateful SoundFont renderers (tails and voices
+// carry across page edges; one cursor per place the stream is wanted), plus its audio clips, summed in a fixed order with float32 rounding. Owned by
 // app/render; used by render workers (render-worker.ts) and by the in-thread renderer (workers: 0).
 
 import { createMidiRenderer, type MidiRenderer } from "../spaces/synth/renderer";
@@ -14,19 +14,58 @@ export interface PageGeometry {
   readonly framesPerPage: number;
 }
 
+/** Synthesizer cursors kept per stream: heads sharing a stream at different places each keep one moving forward. */
+export const MAX_CURSORS = 6;
+
 export class StreamRenderer {
   readonly program: LaneProgram;
   readonly #geometry: PageGeometry;
-  readonly #midi: MidiRenderer | null;
+  readonly #soundfont: LoadedSoundFont | null;
+  readonly #cursors: MidiRenderer[] = [];
+  readonly #lastUse: number[] = [];
+  #uses = 0;
 
   constructor(program: LaneProgram, soundfont: LoadedSoundFont | null, geometry: PageGeometry) {
     this.program = program;
     this.#geometry = geometry;
     if (program.sequence && !soundfont) throw new Error("a MIDI lane needs a SoundFont");
-    this.#midi =
-      program.sequence && soundfont
-        ? createMidiRenderer({ sequence: program.sequence, soundfont, sampleRate: geometry.sampleRate })
-        : null;
+    this.#soundfont = soundfont;
+  }
+
+  /**
+   * The synthesizer to render from `startFrame`: one already there, else the nearest one behind it (the synth's
+   * exact seek renders forward or restarts from a checkpoint), else a new cursor, else the least recently used.
+   */
+  #cursor(startFrame: number): MidiRenderer {
+    let best = -1;
+    for (const [i, cursor] of this.#cursors.entries()) {
+      const position = cursor.positionFrame;
+      if (position === startFrame) {
+        best = i;
+        break;
+      }
+      if (position < startFrame && (best < 0 || position > this.#cursors[best]!.positionFrame)) best = i;
+    }
+    const near = 2 * this.#geometry.sampleRate;
+    const found = best >= 0 ? this.#cursors[best]! : undefined;
+    if (found && (found.positionFrame === startFrame || startFrame - found.positionFrame <= near)) {
+      this.#lastUse[best] = ++this.#uses;
+      return found;
+    }
+    if (this.#cursors.length < MAX_CURSORS) {
+      const cursor = createMidiRenderer({
+        sequence: this.program.sequence!,
+        soundfont: this.#soundfont!,
+        sampleRate: this.#geometry.sampleRate,
+      });
+      this.#cursors.push(cursor);
+      this.#lastUse.push(++this.#uses);
+      return cursor;
+    }
+    let oldest = 0;
+    for (let i = 1; i < this.#lastUse.length; i++) if (this.#lastUse[i]! < this.#lastUse[oldest]!) oldest = i;
+    this.#lastUse[oldest] = ++this.#uses;
+    return this.#cursors[oldest]!;
   }
 
   /** Interleaved frames of page `pageIndex` (framesPerPage · channels samples). */
@@ -35,9 +74,10 @@ export class StreamRenderer {
     const startFrame = pageIndex * framesPerPage;
     const out = new Float32Array(framesPerPage * channels);
     if (startFrame >= this.program.endFrame) return out;
-    if (this.#midi) {
-      if (this.#midi.positionFrame !== startFrame) this.#midi.seek(startFrame);
-      const stereo = this.#midi.render(framesPerPage);
+    if (this.program.sequence) {
+      const midi = this.#cursor(startFrame);
+      if (midi.positionFrame !== startFrame) midi.seek(startFrame);
+      const stereo = midi.render(framesPerPage);
       if (channels === 2) out.set(stereo);
       else
         for (let i = 0; i < framesPerPage; i++) out[i] = fround((stereo[2 * i]! + stereo[2 * i + 1]!) * 0.5);
