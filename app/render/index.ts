@@ -106,6 +106,7 @@ class Renderer implements LookaheadRenderer {
   readonly #heads = new Map<string, HeadState>();
   readonly #written = new Map<bigint, Set<number>>();
   readonly #inFlight = new Set<string>();
+  readonly #failed = new Set<string>();
   readonly #slotOf = new Map<bigint, number>();
   readonly #slotKeys: number[];
   readonly #slotBusy: number[];
@@ -456,7 +457,7 @@ class Renderer implements LookaheadRenderer {
     const add = (key: bigint, pageIndex: number, priority: number): void => {
       if (key === 0n || this.#written.get(key)?.has(pageIndex)) return;
       const id = `${key}:${pageIndex}`;
-      if (this.#inFlight.has(id)) return;
+      if (this.#inFlight.has(id) || this.#failed.has(id)) return;
       const known = best.get(id);
       if (!known || known.priority > priority) best.set(id, { key, pageIndex, priority });
     };
@@ -555,7 +556,10 @@ class Renderer implements LookaheadRenderer {
             range.reject(error);
           }
         }
-        this.#emitError(error);
+        // Not retried: the head plays silence there (a counted miss) instead of the renderer spinning on it.
+        this.#failed.add(id);
+        this.#reportFailure(error);
+        this.#pump();
       },
     );
   }
@@ -569,8 +573,8 @@ class Renderer implements LookaheadRenderer {
       );
       for (const range of this.#ranges) range.reject(failure);
       this.#ranges.clear();
-      this.#failures += 1;
-      if (this.#failures === 1 || this.#failures % 1000 === 0) this.#emitError(failure);
+      this.#failed.add(`${key}:${pageIndex}`);
+      this.#reportFailure(failure);
       return false;
     }
     this.#markWritten(key, pageIndex);
@@ -647,6 +651,12 @@ class Renderer implements LookaheadRenderer {
     for (const listener of this.#listeners) listener(headId, keys);
   }
 
+  /** Page failures are reported first and then every 1000th, so a broken canvas or worker cannot flood the host. */
+  #reportFailure(error: Error): void {
+    this.#failures += 1;
+    if (this.#failures === 1 || this.#failures % 1000 === 0) this.#emitError(error);
+  }
+
   #emitError(error: Error): void {
     for (const listener of this.#errorListeners) listener(error);
   }
@@ -689,6 +699,7 @@ class Renderer implements LookaheadRenderer {
       this.#retired.delete(key);
       for (const page of this.#written.get(key) ?? []) this.#canvas.invalidatePage(key, page);
       this.#written.delete(key);
+      for (const id of this.#failed) if (id.startsWith(`${key}:`)) this.#failed.delete(id);
       this.#programs.delete(key);
       this.#copyFrom.delete(key);
       for (const [target, copy] of this.#copyFrom) if (copy.from === key) this.#copyFrom.delete(target);

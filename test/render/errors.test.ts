@@ -80,4 +80,32 @@ describe("bad input", () => {
       /cannot read the SoundFont \/nonexistent\/font.sf2 \(ENOENT\).*install timgm6mb-soundfont/,
     );
   });
+
+  it("a full canvas file is reported once, the range fails with the reason, and nothing spins", async () => {
+    const path = `${fx.dir}/tiny.lcc`;
+    createCanvasFile(path, { sampleRate: 48_000, channels: 2, framesPerPage: 4096, pageCapacity: 8 });
+    const canvas = new CanvasWriter(path);
+    try {
+      const renderer = await createLookaheadRenderer({
+        document,
+        store: fx.library.store,
+        graph: fx.library.graph,
+        canvas,
+        config: fx.config(),
+      });
+      const errors: Error[] = [];
+      renderer.onError((error) => errors.push(error));
+      const head = document.heads[0]!.id;
+      await expect(renderer.renderRange([head], 0, renderer.endFrame())).rejects.toThrow(/full/);
+      renderer.updateHeads([{ headId: head, audibleFrame: 0, playing: true }]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(errors.length).toBeGreaterThanOrEqual(1);
+      expect(errors.length).toBeLessThanOrEqual(2);
+      expect(errors[0]!.message).toMatch(/full/);
+      expect(renderer.stats().queueLength).toBe(0);
+      await renderer.close();
+    } finally {
+      canvas.close();
+    }
+  });
 });
