@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -35,6 +36,31 @@ uint64_t rd64(const uint8_t* p) {
 
 uint32_t* w32(uint8_t* p) { return reinterpret_cast<uint32_t*>(p); }
 uint64_t* w64(uint8_t* p) { return reinterpret_cast<uint64_t*>(p); }
+
+// A page's write side is held for one memcpy; held this long, its writer crashed mid-write (or hangs).
+constexpr auto kStuckWrite = std::chrono::seconds(2);
+
+// Non-real-time: takes a page's write side (seq even -> odd, which also excludes a second writer) and returns the
+// odd value. Throws instead of waiting forever when the page stays "being written" (a writer killed mid-page
+// leaves it so in the file).
+uint32_t takeWriteSide(uint32_t* seq, const std::string& path, uint64_t streamKey, uint32_t pageIndex) {
+  auto started = std::chrono::steady_clock::now();
+  for (;;) {
+    uint32_t s = __atomic_load_n(seq, __ATOMIC_RELAXED);
+    if ((s & 1u) == 0 &&
+        __atomic_compare_exchange_n(seq, &s, s + 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+      return s;
+    }
+    if (std::chrono::steady_clock::now() - started > kStuckWrite) {
+      throw std::runtime_error("canvas file " + path + ": page " + std::to_string(pageIndex) + " of stream " +
+                               std::to_string(streamKey) +
+                               " has been marked as being written for over 2 s: a writer stopped in the middle "
+                               "of it (crashed or killed). It is a cache: delete it and let the renderer rebuild "
+                               "it (or create a new one).");
+    }
+    std::this_thread::yield();
+  }
+}
 
 [[noreturn]] void reject(const std::string& path, const std::string& what) {
   throw std::runtime_error("canvas file " + path + " is unusable: " + what +
@@ -219,15 +245,7 @@ void CanvasFile::writePage(uint64_t streamKey, uint32_t pageIndex, uint32_t gene
   }
   uint8_t* e = entry(static_cast<uint32_t>(found));
   uint32_t* seq = w32(e + kESeq);
-  uint32_t s;
-  for (;;) {  // take the page's write side: even -> odd (also excludes a second writer)
-    s = __atomic_load_n(seq, __ATOMIC_RELAXED);
-    if ((s & 1u) == 0 &&
-        __atomic_compare_exchange_n(seq, &s, s + 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-      break;
-    }
-    std::this_thread::yield();
-  }
+  const uint32_t s = takeWriteSide(seq, path_, streamKey, pageIndex);
   __atomic_thread_fence(__ATOMIC_RELEASE);
   float* dst = pageData(static_cast<uint32_t>(found));
   std::memcpy(dst, samples, sampleCount * sizeof(float));
@@ -242,15 +260,7 @@ bool CanvasFile::invalidatePage(uint64_t streamKey, uint32_t pageIndex) {
   int32_t slot = findSlot(streamKey, pageIndex);
   if (slot < 0) return false;
   uint32_t* seq = w32(entry(static_cast<uint32_t>(slot)) + kESeq);
-  uint32_t s;
-  for (;;) {
-    s = __atomic_load_n(seq, __ATOMIC_RELAXED);
-    if ((s & 1u) == 0 &&
-        __atomic_compare_exchange_n(seq, &s, s + 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-      break;
-    }
-    std::this_thread::yield();
-  }
+  const uint32_t s = takeWriteSide(seq, path_, streamKey, pageIndex);
   __atomic_thread_fence(__ATOMIC_RELEASE);
   __atomic_store_n(w32(entry(static_cast<uint32_t>(slot)) + kEValid), 0u, __ATOMIC_RELAXED);
   __atomic_store_n(seq, s + 2, __ATOMIC_RELEASE);

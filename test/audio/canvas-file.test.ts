@@ -1,10 +1,13 @@
 // The canvas file: sparse on disk, validated before use; a corrupt or truncated file is rejected with a clear
 // error while the engine keeps running on the null driver.
+
+import { spawnSync } from "node:child_process";
 import { closeSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CanvasReader, CanvasWriter, createCanvasFile, readCanvasLayout } from "../../app/audio/canvas-file";
 import { Engine } from "../../app/audio/engine";
+import { REPO_ROOT } from "../support/native-build";
 import { pageContent, requireAddon, tempDir, writeTestCanvas } from "./helpers";
 
 const tmp = tempDir();
@@ -148,6 +151,60 @@ describe("canvas file", () => {
       }
     });
   }
+
+  it("a page left half-written by a killed writer is an error for the next writer, not a hang", () => {
+    const path = join(tmp.dir, "stuck.lcc");
+    createCanvasFile(path, { sampleRate: 48000, channels: 2, framesPerPage: 256, pageCapacity: 16 });
+    const writer = new CanvasWriter(path);
+    writer.writePage(9n, 3, 1, new Float32Array(512).fill(0.25));
+    writer.close();
+    // What a writer killed inside its memcpy leaves: the page's sequence word odd ("being written").
+    const layout = readCanvasLayout(path);
+    const bytes = readFileSync(path);
+    let entry = -1;
+    for (let slot = 0; slot < layout.pageCapacity; slot++) {
+      const at = layout.tableOffset + 32 * slot;
+      if (
+        bytes.readUInt32LE(at + 12) === 1 &&
+        bytes.readBigUInt64LE(at) === 9n &&
+        bytes.readUInt32LE(at + 8) === 3
+      )
+        entry = at;
+    }
+    expect(entry).toBeGreaterThan(0);
+    const seq = Buffer.alloc(4);
+    seq.writeUInt32LE(bytes.readUInt32LE(entry + 16) + 1);
+    const fd = openSync(path, "r+");
+    writeSync(fd, seq, 0, 4, entry + 16);
+    closeSync(fd);
+    // In a child: before the fix this spun forever.
+    const script = join(tmp.dir, "stuck-writer.ts");
+    writeFileSync(
+      script,
+      `import { CanvasWriter } from ${JSON.stringify(join(REPO_ROOT, "app/audio/canvas-file.ts"))};
+const w = new CanvasWriter(${JSON.stringify(path)});
+for (const write of [() => w.writePage(9n, 3, 2, new Float32Array(512)), () => w.invalidatePage(9n, 3)]) {
+  try { write(); console.log("written"); } catch (error) { console.log(String(error)); }
+}
+w.writePage(9n, 4, 1, new Float32Array(512));
+console.log("other pages ok");
+`,
+    );
+    const started = Date.now();
+    const child = spawnSync(process.execPath, ["--import", "tsx", script], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      timeout: 25_000,
+    });
+    expect(child.signal, "the writer hung on the half-written page").toBeNull();
+    const lines = child.stdout.trim().split("\n");
+    expect(lines).toHaveLength(3);
+    for (const line of lines.slice(0, 2)) {
+      expect(line).toMatch(/page 3 of stream 9 has been marked as being written for over 2 s.*delete it/);
+    }
+    expect(lines[2]).toBe("other pages ok");
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 40_000);
 
   it("a file corrupted after creation cannot be reopened for writing either", () => {
     const path = join(tmp.dir, "later.lcc");
