@@ -209,6 +209,7 @@ void CanvasFile::writePage(uint64_t streamKey, uint32_t pageIndex, uint32_t gene
   uint32_t slot = homeSlot(streamKey, pageIndex, cap);
   uint32_t probes = cap < kMaxProbe ? cap : kMaxProbe;
   int64_t found = -1;
+  std::chrono::steady_clock::time_point claimWaitStarted{};
   for (uint32_t i = 0; i < probes && found < 0; ++i) {
     uint8_t* e = entry(slot);
     for (;;) {
@@ -226,7 +227,15 @@ void CanvasFile::writePage(uint64_t streamKey, uint32_t pageIndex, uint32_t gene
         }
         continue;
       }
-      if (state == 2) {
+      if (state == 2) {  // another writer is claiming this slot: three stores, unless it died in between
+        if (claimWaitStarted == std::chrono::steady_clock::time_point{}) {
+          claimWaitStarted = std::chrono::steady_clock::now();
+        } else if (std::chrono::steady_clock::now() - claimWaitStarted > kStuckWrite) {
+          throw std::runtime_error("canvas file " + path_ + ": page table slot " + std::to_string(slot) +
+                                   " has been marked as being claimed for over 2 s: a writer stopped in the "
+                                   "middle of it (crashed or killed). It is a cache: delete it and let the "
+                                   "renderer rebuild it (or create a new one).");
+        }
         std::this_thread::yield();
         continue;
       }

@@ -204,7 +204,21 @@ console.log("other pages ok");
     }
     expect(lines[2]).toBe("other pages ok");
     expect(Date.now() - started).toBeLessThan(20_000);
-  }, 40_000);
+
+    // A writer killed while claiming the slot leaves its state 2 ("being claimed").
+    const state = Buffer.alloc(4);
+    state.writeUInt32LE(2);
+    const fd2 = openSync(path, "r+");
+    writeSync(fd2, state, 0, 4, entry + 12);
+    closeSync(fd2);
+    const claim = spawnSync(process.execPath, ["--import", "tsx", script], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      timeout: 25_000,
+    });
+    expect(claim.signal, "the writer hung on the half-claimed slot").toBeNull();
+    expect(claim.stdout).toMatch(/slot \d+ has been marked as being claimed for over 2 s.*delete it/);
+  }, 60_000);
 
   it("a file corrupted after creation cannot be reopened for writing either", () => {
     const path = join(tmp.dir, "later.lcc");
