@@ -32,6 +32,8 @@ export const PAGE_GENERATION = 0xffff_ffff;
 export const DEFAULT_LOOKAHEAD_SECONDS = 2;
 /** Pages in flight per worker (a second one hides the message round trip). */
 const IN_FLIGHT_PER_WORKER = 2;
+/** Copied and silent pages written by one pass of the scheduler on the calling thread. */
+const LOCAL_PAGES_PER_PUMP = 16;
 
 export interface LookaheadRendererOptions {
   readonly document: ProjectDocument;
@@ -126,6 +128,7 @@ class Renderer implements LookaheadRenderer {
   #jobsDropped = 0;
   #queueLength = 0;
   #failures = 0;
+  #repump: NodeJS.Immediate | undefined;
 
   constructor(options: LookaheadRendererOptions, settings: ProgramSettings, pool: RenderPool) {
     this.#options = options;
@@ -317,6 +320,7 @@ class Renderer implements LookaheadRenderer {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retireTimer);
+    if (this.#repump) clearImmediate(this.#repump);
     for (const range of this.#ranges) range.reject(new RenderError("the renderer was closed"));
     this.#ranges.clear();
     await this.#pool.close();
@@ -494,18 +498,32 @@ class Renderer implements LookaheadRenderer {
     let wroteHere = false;
     const queue = this.#wanted();
     let queued = 0;
+    let local = 0;
     for (const job of queue) {
       const program = this.#programs.get(job.key);
       if (!program) continue;
       const fpp = this.#config.framesPerPage;
-      if (job.pageIndex * fpp >= program.endFrame) {
+      const copy = this.#copyFrom.get(job.key);
+      const silent = job.pageIndex * fpp >= program.endFrame;
+      const copyable =
+        copy !== undefined &&
+        job.pageIndex < copy.beforePage &&
+        this.#written.get(copy.from)?.has(job.pageIndex);
+      if ((silent || copyable) && local >= LOCAL_PAGES_PER_PUMP) {
+        // Copies and silent pages are written on this thread: a few at a time, so the host's timer keeps ticking.
+        queued++;
+        this.#repumpSoon();
+        continue;
+      }
+      if (silent) {
+        local++;
         if (!this.#write(job.key, job.pageIndex, new Float32Array(fpp * this.#config.channels))) break;
         this.#pagesSilent += 1;
         wroteHere = true;
         continue;
       }
-      const copy = this.#copyFrom.get(job.key);
-      if (copy && job.pageIndex < copy.beforePage && this.#written.get(copy.from)?.has(job.pageIndex)) {
+      if (copyable) {
+        local++;
         const samples = this.#readPage(copy.from, job.pageIndex);
         if (samples) {
           if (!this.#write(job.key, job.pageIndex, samples)) break;
@@ -526,6 +544,14 @@ class Renderer implements LookaheadRenderer {
       this.#progressRanges();
       this.#checkSwitches();
     }
+  }
+
+  #repumpSoon(): void {
+    if (this.#repump) return;
+    this.#repump = setImmediate(() => {
+      this.#repump = undefined;
+      this.#pump();
+    });
   }
 
   #dispatch(slot: number, key: bigint, pageIndex: number): void {
@@ -631,11 +657,21 @@ class Renderer implements LookaheadRenderer {
       if (!head.pending) continue;
       const first = Math.floor(head.view.audibleFrame / fpp);
       const last = Math.floor((head.view.audibleFrame + this.#margin) / fpp);
+      const windowLast = Math.floor((head.view.audibleFrame + this.#config.lookaheadFrames - 1) / fpp);
       let ready = true;
       for (const key of head.pending) {
         if (key === 0n) continue;
         const written = this.#written.get(key);
         for (let page = first; page <= last && ready; page++) if (!written?.has(page)) ready = false;
+        // Pages still to be copied from the old key: the old key is freed after the switch, so copy them first.
+        const copy = this.#copyFrom.get(key);
+        const source = copy && this.#written.get(copy.from);
+        if (copy && source) {
+          const windowEnd = Math.min(copy.beforePage, windowLast + 1);
+          for (let page = first; page < windowEnd && ready; page++) {
+            if (source.has(page) && !written?.has(page)) ready = false;
+          }
+        }
         if (!ready) break;
       }
       if (!ready) continue;

@@ -72,7 +72,9 @@ describe("no stale or missing page is played (offline engine)", () => {
       const SEEK_STEP = 60;
       for (step = 0; step < 90; step++) {
         if (step === EDIT_STEP) {
-          // Offline playback outruns real time, so wait for the switch here (in real time it comes within ms).
+          // Offline playback outruns real time: let the old keys' window fill first, as it would in real time,
+          // then wait for the switch here.
+          await waitFor(() => renderer.stats().readyAheadFrames[head]! >= SAMPLE_RATE - FRAMES_PER_PAGE);
           renderer.setDocument(edited);
           await renderer.settled();
           await waitFor(() => switchedAtStep >= 0);
