@@ -102,6 +102,14 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       Napi::TypedArray view = info[0].As<Napi::TypedArray>();
       if (view.TypedArrayType() != napi_uint8_array) throw std::runtime_error("control block must be a Uint8Array");
       Napi::Uint8Array bytes = view.As<Napi::Uint8Array>();
+      // The callback keeps a raw pointer into these bytes: only a SharedArrayBuffer can never be detached
+      // (transferred) or resized under it.
+      Napi::Value sharedCtor = env.Global().Get("SharedArrayBuffer");
+      if (!sharedCtor.IsFunction() || !bytes.ArrayBuffer().InstanceOf(sharedCtor.As<Napi::Function>())) {
+        throw std::runtime_error("the control block must be a Uint8Array over a SharedArrayBuffer (a plain "
+                                 "ArrayBuffer could be detached while the callback reads it); create it with "
+                                 "ControlBlock.create() from app/audio/control-block.ts");
+      }
       Napi::Object c = info[1].As<Napi::Object>();
       EngineConfig config;
       config.sampleRate = u32Prop(c, "sampleRate", 48000);

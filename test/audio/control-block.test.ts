@@ -34,6 +34,17 @@ describe("control block", () => {
     expect(() => block.seekHead(0, -5)).toThrow(/non-negative integer/);
   });
 
+  it("the addon refuses a control block that is not over a SharedArrayBuffer (it could be detached)", () => {
+    const shared = ControlBlock.create({ maxHeads: 1, maxLanes: 1, channels: 2 });
+    const plain = new Uint8Array(new ArrayBuffer(shared.bytes.byteLength));
+    plain.set(shared.bytes);
+    const config = { sampleRate: 48000, channels: 2, maxHeads: 1, maxLanes: 1, maxBlockFrames: 256 };
+    const { NativeEngine } = loadAddon();
+    expect(() => new NativeEngine(plain, config)).toThrow(/must be a Uint8Array over a SharedArrayBuffer/);
+    const engine = new NativeEngine(shared.bytes, config);
+    engine.dispose();
+  });
+
   it("a missing addon gives the set-up instruction", () => {
     expect(() => loadAddonFrom("/nonexistent/lcanvas_audio.node")).toThrow(AddonNotBuiltError);
     expect(() => loadAddonFrom("/nonexistent/lcanvas_audio.node")).toThrow(
