@@ -109,8 +109,8 @@ class Renderer implements LookaheadRenderer {
   readonly #written = new Map<bigint, Set<number>>();
   readonly #inFlight = new Set<string>();
   readonly #failed = new Set<string>();
-  readonly #slotOf = new Map<bigint, number>();
-  readonly #slotKeys: number[];
+  /** Per stream, per worker: the last page sent there (-1: none). */
+  readonly #lastPage = new Map<bigint, number[]>();
   readonly #slotBusy: number[];
   readonly #copyFrom = new Map<bigint, { readonly from: bigint; readonly beforePage: number }>();
   readonly #ranges = new Set<RangeRequest>();
@@ -143,7 +143,6 @@ class Renderer implements LookaheadRenderer {
       options.switchMarginFrames ?? Math.round(0.1 * options.config.sampleRate),
     );
     this.#grace = options.retireGraceMs ?? 250;
-    this.#slotKeys = Array.from({ length: pool.size }, () => 0);
     this.#slotBusy = Array.from({ length: pool.size }, () => 0);
     this.#found = new Map();
     for (const page of new CanvasReader(this.#canvas.path).pages()) {
@@ -444,11 +443,31 @@ class Renderer implements LookaheadRenderer {
       this.#found.delete(program.key);
       this.#written.set(program.key, found);
     }
+    // Every worker can render every stream; a page goes where a cursor of its stream already is (see #slotFor).
+    this.#lastPage.set(
+      program.key,
+      Array.from({ length: this.#pool.size }, () => -1),
+    );
+    for (let slot = 0; slot < this.#pool.size; slot++) this.#pool.load(slot, program);
+  }
+
+  /**
+   * The worker for a page: the one whose last page of this stream is the page before (its synthesizer continues),
+   * else the one whose last page is closest behind within 2 s, else the least busy.
+   */
+  #slotFor(key: bigint, pageIndex: number): number {
+    const last = this.#lastPage.get(key)!;
+    const near = Math.ceil((2 * this.#config.sampleRate) / this.#config.framesPerPage);
+    let best = -1;
+    for (let slot = 0; slot < last.length; slot++) {
+      const page = last[slot]!;
+      if (page === pageIndex - 1) return slot;
+      if (page < pageIndex && page >= pageIndex - near && (best < 0 || page > last[best]!)) best = slot;
+    }
+    if (best >= 0) return best;
     let slot = 0;
-    for (let i = 1; i < this.#slotKeys.length; i++) if (this.#slotKeys[i]! < this.#slotKeys[slot]!) slot = i;
-    this.#slotKeys[slot]! += 1;
-    this.#slotOf.set(program.key, slot);
-    this.#pool.load(slot, program);
+    for (let i = 1; i < this.#slotBusy.length; i++) if (this.#slotBusy[i]! < this.#slotBusy[slot]!) slot = i;
+    return slot;
   }
 
   // --- scheduling --------------------------------------------------------------------------------------------
@@ -532,11 +551,12 @@ class Renderer implements LookaheadRenderer {
           continue;
         }
       }
-      const slot = this.#slotOf.get(job.key)!;
+      const slot = this.#slotFor(job.key, job.pageIndex);
       if (this.#slotBusy[slot]! >= IN_FLIGHT_PER_WORKER) {
         queued++;
         continue;
       }
+      this.#lastPage.get(job.key)![slot] = job.pageIndex;
       this.#dispatch(slot, job.key, job.pageIndex);
     }
     this.#queueLength = queued;
@@ -739,12 +759,8 @@ class Renderer implements LookaheadRenderer {
       this.#programs.delete(key);
       this.#copyFrom.delete(key);
       for (const [target, copy] of this.#copyFrom) if (copy.from === key) this.#copyFrom.delete(target);
-      const slot = this.#slotOf.get(key);
-      if (slot !== undefined) {
-        this.#slotOf.delete(key);
-        this.#slotKeys[slot]! -= 1;
-        this.#pool.drop(slot, key);
-      }
+      if (this.#lastPage.delete(key))
+        for (let slot = 0; slot < this.#pool.size; slot++) this.#pool.drop(slot, key);
     }
     clearTimeout(this.#retireTimer);
     this.#retireTimer = undefined;

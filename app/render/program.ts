@@ -128,7 +128,14 @@ export class EncodingCache {
         if (!artifact)
           throw new RenderError(`encoding ${hash} of region "${region.name}" is not in the library`);
         const pcm = await loadAudio({ store: this.#store, graph: this.#graph }, artifact, this.#sampleRate);
-        return pcm.channelData;
+        // Shared memory: programs posted to every render worker share the samples instead of copying them.
+        return pcm.channelData.map((plane) => {
+          const shared = new Float32Array(
+            new SharedArrayBuffer(plane.length * Float32Array.BYTES_PER_ELEMENT),
+          );
+          shared.set(plane);
+          return shared;
+        });
       });
       this.#audio.set(hash, found);
       found.catch(() => this.#audio.delete(hash));
