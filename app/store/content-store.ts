@@ -53,6 +53,14 @@ function assertHash(hash: string): asserts hash is ContentHash {
   }
 }
 
+const UNUSABLE_ROOT: Readonly<Record<string, string>> = {
+  ENOTDIR: "it, or a folder on its path, is a file",
+  EEXIST: "it, or a folder on its path, is a file",
+  EACCES: "no permission to create or write its folders",
+  EPERM: "no permission to create or write its folders",
+  EROFS: "it is on a read-only file system",
+};
+
 function errnoCode(error: unknown): string | undefined {
   return error instanceof Error && "code" in error
     ? String((error as NodeJS.ErrnoException).code)
@@ -82,9 +90,19 @@ export class LocalContentStore implements ContentStore {
 
   /** Creates the folders of a store (idempotent). */
   async init(): Promise<void> {
-    await mkdir(this.#objects, { recursive: true });
-    await mkdir(this.#temp, { recursive: true });
-    await mkdir(join(this.root, ROOTS_DIR), { recursive: true });
+    try {
+      await mkdir(this.#objects, { recursive: true });
+      await mkdir(this.#temp, { recursive: true });
+      await mkdir(join(this.root, ROOTS_DIR), { recursive: true });
+    } catch (error) {
+      const code = errnoCode(error);
+      const why = code === undefined ? undefined : UNUSABLE_ROOT[code];
+      if (why === undefined) throw error;
+      throw new StoreError(
+        "unusable-library",
+        `cannot use ${this.root} as a library: ${why} (${code}). Pass --store DIR (or set LCANVAS_STORE) to a folder you can write, or fix the path or its permissions.`,
+      );
+    }
   }
 
   pathOf(hash: ContentHash): string {

@@ -10,7 +10,8 @@ export type StoreErrorCode =
   | "graph-locked"
   | "unknown-artifact"
   | "bad-artifact"
-  | "bad-query";
+  | "bad-query"
+  | "unusable-library";
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;

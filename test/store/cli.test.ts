@@ -131,6 +131,15 @@ describe("lcanvas store commands", () => {
     expect((await runCli(["store", "verify", "--store", root])).code).toBe(0);
   }, 90_000);
 
+  it("a --store that is a file is a clear error, not an internal one", async () => {
+    const file = join(dir.path, "not-a-folder");
+    await writeFile(file, "x");
+    const result = await runCli(["import", file, "--store", file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/cannot use .*not-a-folder as a library: .* is a file/);
+    expect(result.stderr).not.toMatch(/internal error|at async/);
+  });
+
   it("store gc keeps referenced and project objects and removes the rest", async () => {
     const library = await openLibrary(root);
     const old = new Date(Date.now() - 7200_000);

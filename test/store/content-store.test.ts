@@ -47,6 +47,22 @@ describe("content store", () => {
     expect(hashes).toEqual([first]);
   });
 
+  it("names a library root it cannot use (a file on its path, no permission) and what to do", async () => {
+    const file = join(dir.path, "a-file");
+    await writeFile(file, "not a folder");
+    for (const root of [file, join(file, "library")]) {
+      const error = await openContentStore(root).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).code).toBe("unusable-library");
+      expect((error as StoreError).message).toMatch(
+        /^cannot use .*a-file.* as a library: it, or a folder on its path, is a file \((ENOTDIR|EEXIST)\)\. Pass --store DIR/,
+      );
+    }
+  });
+
   it("refuses malformed hashes and reports missing objects with what to do", async () => {
     expect(() => store.pathOf("../../../etc/passwd")).toThrow(/not a content hash/);
     const missing = store.get("0123456789abcdef0123456789abcdef");
