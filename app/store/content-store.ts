@@ -171,6 +171,12 @@ export class LocalContentStore implements ContentStore {
       throw error;
     });
     try {
+      if (!(await source.stat()).isFile()) {
+        throw new StoreError(
+          "missing-object",
+          `cannot store ${path}: it is not a file (a folder?). Give a file.`,
+        );
+      }
       const buffer = Buffer.allocUnsafe(STREAM_CHUNK_BYTES);
       // Pass 1 hashes only: content already stored (a re-import) costs one read and no write.
       const first = new StreamingHash();

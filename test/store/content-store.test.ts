@@ -47,6 +47,10 @@ describe("content store", () => {
     expect(hashes).toEqual([first]);
   });
 
+  it("putFile of a folder says it is not a file", async () => {
+    await expect(store.putFile(dir.path)).rejects.toThrow(/cannot store .*: it is not a file \(a folder\?\)/);
+  });
+
   it("names a library root it cannot use (a file on its path, no permission) and what to do", async () => {
     const file = join(dir.path, "a-file");
     await writeFile(file, "not a folder");
