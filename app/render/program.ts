@@ -321,13 +321,7 @@ export function firstChangedFrame(before: LaneProgram, after: LaneProgram, sampl
   let first = Number.POSITIVE_INFINITY;
   const a = before.sequence ? channelEvents(before.sequence, sampleRate) : new Map<number, FrameEvent[]>();
   const b = after.sequence ? channelEvents(after.sequence, sampleRate) : new Map<number, FrameEvent[]>();
-  if (
-    JSON.stringify(before.sequence?.tempos) !== JSON.stringify(after.sequence?.tempos) &&
-    a.size &&
-    b.size
-  ) {
-    first = 0;
-  }
+  // A tempo change moves the frames of the events after it: comparing events at frames covers it.
   for (const channel of new Set([...a.keys(), ...b.keys()])) {
     const x = a.get(channel);
     const y = b.get(channel);
