@@ -282,10 +282,15 @@ export class ControlBlock {
     if (loop.enabled && !(loop.endFrames > loop.startFrames)) {
       throw new RangeError("loop end must be after loop start (frames)");
     }
-    this.#store32(at + HEAD.headLoopEnabledOff, 0);
-    this.#store64(at + HEAD.headLoopStartOff, this.#frames("loop start frames", loop.startFrames));
-    this.#store64(at + HEAD.headLoopEndOff, this.#frames("loop end frames", loop.endFrames));
+    const startFrames = this.#frames("loop start frames", loop.startFrames);
+    const endFrames = this.#frames("loop end frames", loop.endFrames);
+    // Under the head's seqlock (with the stream map): the callback adopts start, end and enabled together.
+    const seqIndex = (at + HEAD.headStreamMapSeqOff) >> 2;
+    Atomics.add(this.#i32, seqIndex, 1);
+    this.#store64(at + HEAD.headLoopStartOff, startFrames);
+    this.#store64(at + HEAD.headLoopEndOff, endFrames);
     this.#store32(at + HEAD.headLoopEnabledOff, loop.enabled ? 1 : 0);
+    Atomics.add(this.#i32, seqIndex, 1);
   }
   /** Maps lanes to stream keys for a head (0n = no stream); keys beyond the array are left as they are. */
   setHeadStreams(head: number, keys: ReadonlyArray<bigint>, firstLane = 0): void {
@@ -293,11 +298,14 @@ export class ControlBlock {
     if (firstLane < 0 || firstLane + keys.length > this.layout.maxLanes) {
       throw new RangeError(`stream map of ${keys.length} lanes from lane ${firstLane} exceeds maxLanes`);
     }
+    // Validate before taking the seqlock: a throw while it is odd would leave it odd for good.
+    for (const key of keys) {
+      if (key < 0n || key > 0xffffffffffffffffn)
+        throw new RangeError("stream key must be an unsigned 64-bit value");
+    }
     const seqIndex = (at + HEAD.headStreamMapSeqOff) >> 2;
     Atomics.add(this.#i32, seqIndex, 1);
     keys.forEach((key, i) => {
-      if (key < 0n || key > 0xffffffffffffffffn)
-        throw new RangeError("stream key must be an unsigned 64-bit value");
       this.#store64(at + HEAD.headStreamKeysOff + 8 * (firstLane + i), BigInt.asIntN(64, key));
     });
     Atomics.add(this.#i32, seqIndex, 1);

@@ -53,7 +53,7 @@ constexpr size_t kHeadSeekTargetOff = 24;      // i64 frames
 constexpr size_t kHeadLoopStartOff = 32;       // i64 frames
 constexpr size_t kHeadLoopEndOff = 40;         // i64 frames (exclusive)
 constexpr size_t kHeadLoopEnabledOff = 48;     // u32
-constexpr size_t kHeadStreamMapSeqOff = 52;    // u32 seqlock over the stream keys (odd while JS writes them)
+constexpr size_t kHeadStreamMapSeqOff = 52;    // u32 seqlock over the stream keys and the loop range (odd while JS writes)
 constexpr size_t kHeadPositionOff = 56;        // i64 frames, published by the callback: next frame to render
 constexpr size_t kHeadSeekAppliedOff = 64;     // u32, published: last seek counter the callback consumed
 constexpr size_t kHeadStreamKeysOff = 128;     // maxLanes x u64 stream keys (0 = lane unused for this head)

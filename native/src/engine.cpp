@@ -66,6 +66,9 @@ Engine::Engine(const EngineConfig& config, uint8_t* controlBlock, size_t control
   scratch_.assign(blockSamples, 0.0f);
   positions_.assign(config.maxHeads, 0);
   lastSeek_.assign(config.maxHeads, 0);
+  loopOn_.assign(config.maxHeads, 0);
+  loopStart_.assign(config.maxHeads, 0);
+  loopEnd_.assign(config.maxHeads, 0);
   keys_.assign(size_t{config.maxHeads} * config.maxLanes, 0);
   keysScratch_.assign(config.maxLanes, 0);
   laneAudible_.assign(config.maxLanes, 0);
@@ -173,13 +176,9 @@ void Engine::renderPiece(float* out, uint32_t frames) noexcept {
     const bool audible = !ld32(head + cb::kHeadMuteOff) && (!anyHeadSolo || ld32(head + cb::kHeadSoloOff));
     const float headGain = ldf(head + cb::kHeadGainOff);
     const uint32_t minGeneration = ld32(head + cb::kHeadGenerationOff);
-    const bool loop = ld32(head + cb::kHeadLoopEnabledOff) != 0;
-    const int64_t loopStart = ld64(head + cb::kHeadLoopStartOff);
-    const int64_t loopEnd = ld64(head + cb::kHeadLoopEndOff);
-    const bool looping = loop && loopStart >= 0 && loopEnd > loopStart;
 
-    // The stream map is read under its seqlock into scratch and adopted only when stable; otherwise the head
-    // keeps the map it used in the previous block.
+    // The stream map and the loop range are read under the head's seqlock into scratch and adopted only when
+    // stable; otherwise the head keeps the map and loop it used in the previous block.
     uint64_t* keys = keys_.data() + size_t{h} * maxLanes;
     const uint32_t* mapSeq = reinterpret_cast<const uint32_t*>(head + cb::kHeadStreamMapSeqOff);
     uint64_t* fresh = keysScratch_.data();
@@ -190,12 +189,24 @@ void Engine::renderPiece(float* out, uint32_t frames) noexcept {
         fresh[l] = __atomic_load_n(reinterpret_cast<const uint64_t*>(head + cb::kHeadStreamKeysOff + 8u * l),
                                    __ATOMIC_RELAXED);
       }
+      const uint32_t freshLoopOn = __atomic_load_n(reinterpret_cast<const uint32_t*>(head + cb::kHeadLoopEnabledOff),
+                                                   __ATOMIC_RELAXED);
+      const int64_t freshLoopStart =
+          __atomic_load_n(reinterpret_cast<const int64_t*>(head + cb::kHeadLoopStartOff), __ATOMIC_RELAXED);
+      const int64_t freshLoopEnd =
+          __atomic_load_n(reinterpret_cast<const int64_t*>(head + cb::kHeadLoopEndOff), __ATOMIC_RELAXED);
       __atomic_thread_fence(__ATOMIC_ACQUIRE);
       if (__atomic_load_n(mapSeq, __ATOMIC_RELAXED) == s1) {
         std::copy(fresh, fresh + maxLanes, keys);
+        loopOn_[h] = freshLoopOn != 0;
+        loopStart_[h] = freshLoopStart;
+        loopEnd_[h] = freshLoopEnd;
         break;
       }
     }
+    const int64_t loopStart = loopStart_[h];
+    const int64_t loopEnd = loopEnd_[h];
+    const bool looping = loopOn_[h] && loopStart >= 0 && loopEnd > loopStart;
 
     int64_t pos = positions_[h];
     uint32_t outFrame = 0;

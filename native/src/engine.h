@@ -75,6 +75,9 @@ class Engine {
   std::vector<float> scratch_;
   std::vector<int64_t> positions_;
   std::vector<uint32_t> lastSeek_;
+  std::vector<uint8_t> loopOn_;  // per head: the loop range last read stable under the head's seqlock
+  std::vector<int64_t> loopStart_;
+  std::vector<int64_t> loopEnd_;
   std::vector<uint64_t> keys_;
   std::vector<uint64_t> keysScratch_;
   std::vector<uint8_t> laneAudible_;

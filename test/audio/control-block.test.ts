@@ -1,6 +1,7 @@
 // The control block layout defined in TypeScript matches the offsets the native addon was compiled with.
 import { describe, expect, it } from "vitest";
-import { ControlBlock, flatLayout, panGains } from "../../app/audio/control-block";
+import { ControlBlock, flatLayout, HEAD, panGains } from "../../app/audio/control-block";
+import { Engine } from "../../app/audio/engine";
 import { AddonNotBuiltError, loadAddon, loadAddonFrom } from "../../app/audio/native";
 
 describe("control block", () => {
@@ -43,6 +44,42 @@ describe("control block", () => {
     expect(() => new NativeEngine(plain, config)).toThrow(/must be a Uint8Array over a SharedArrayBuffer/);
     const engine = new NativeEngine(shared.bytes, config);
     engine.dispose();
+  });
+
+  it("a loop range is adopted whole: a writer caught between start and end changes nothing", () => {
+    const engine = Engine.create({
+      sampleRate: 48000,
+      channels: 2,
+      maxHeads: 1,
+      maxLanes: 1,
+      maxBlockFrames: 256,
+    });
+    try {
+      const { control } = engine;
+      control.setHeadLoop(0, { startFrames: 0, endFrames: 1024, enabled: true });
+      engine.play(0);
+      engine.renderOffline(1280, { blockFrames: 256 });
+      expect(engine.headPositionFrames(0)).toBe(256); // wrapped once
+      // What the callback sees while setHeadLoop(0, {4096, 8192}) is between its two stores: seqlock odd, the new
+      // start, the old end. Before the fix the kernel read start > end as "no loop" and ran past the loop end.
+      const head = control.layout.headsOff;
+      const i32 = new Int32Array(control.buffer);
+      const i64 = new BigInt64Array(control.buffer);
+      Atomics.add(i32, (head + HEAD.headStreamMapSeqOff) >> 2, 1);
+      Atomics.store(i64, (head + HEAD.headLoopStartOff) >> 3, 4096n);
+      engine.renderOffline(1024, { blockFrames: 256 });
+      expect(engine.headPositionFrames(0)).toBe(256); // still looping over [0, 1024)
+      Atomics.store(i64, (head + HEAD.headLoopEndOff) >> 3, 8192n);
+      Atomics.add(i32, (head + HEAD.headStreamMapSeqOff) >> 2, 1);
+      engine.renderOffline(256, { blockFrames: 256 });
+      expect(engine.headPositionFrames(0)).toBe(512); // the new range [4096, 8192) is ahead: plays on
+      // setHeadLoop and setHeadStreams leave the seqlock even, also when they refuse their input.
+      control.setHeadLoop(0, { startFrames: 0, endFrames: 2048, enabled: true });
+      expect(() => control.setHeadStreams(0, [-1n])).toThrow(/unsigned 64-bit/);
+      expect(Atomics.load(i32, (head + HEAD.headStreamMapSeqOff) >> 2) % 2).toBe(0);
+    } finally {
+      engine.dispose();
+    }
   });
 
   it("a missing addon gives the set-up instruction", () => {
