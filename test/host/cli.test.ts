@@ -105,6 +105,25 @@ describe("lcanvas play / bounce", () => {
     expect(existsSync(join(demo.project, "library", "graph.sqlite.lock"))).toBe(false);
   }, 60_000);
 
+  it("ends cleanly when its stdout is closed (piped into head): exit 0, no library lock left", async () => {
+    const child = spawn(
+      process.execPath,
+      [join(REPO_ROOT, "bin", "lcanvas.mjs"), "play", demo.project, "--driver", "null"],
+      {
+        cwd: REPO_ROOT,
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    child.stdout.once("data", () => child.stdout.destroy());
+    expect(await exited).toBe(0);
+    expect(stderr).not.toMatch(/EPIPE|internal error/);
+    expect(existsSync(join(demo.project, "library", "graph.sqlite.lock"))).toBe(false);
+  }, 60_000);
+
   it("falls back to the null driver with a note when no audio server is reachable", async () => {
     const env = {
       ...process.env,

@@ -62,6 +62,7 @@ function statsLine(stats: SessionStats, sampleRate: number, elapsedMs: number): 
     `${(elapsedMs / 1000).toFixed(1)}s`,
     `[${stats.driver}]`,
     heads || "stopped",
+    `ahead ${(Math.min(...stats.heads.map((h) => r.readyAheadFrames[h.id] ?? 0)) / sampleRate).toFixed(1)}s`,
     `pages ${r.pagesRendered} (+${r.pagesCopied} copied)`,
     `queue ${r.queueLength}`,
     `misses ${e.pageMisses}`,
@@ -130,6 +131,14 @@ const play: Command = {
     };
     process.on("SIGINT", onSigint);
     process.on("SIGTERM", onSigint);
+    // A closed stdout (piped into `head`) ends playback like Ctrl-C, so the session still closes cleanly; the
+    // listener then stays, as later writes fail the same way.
+    let stdoutClosed = false;
+    const onStdoutError = () => {
+      stdoutClosed = true;
+      interrupted = true;
+    };
+    process.stdout.on("error", onStdoutError);
     try {
       const all = session.headIds();
       const heads = headCount === undefined ? all : all.slice(0, headCount);
@@ -199,6 +208,7 @@ const play: Command = {
     } finally {
       process.off("SIGINT", onSigint);
       process.off("SIGTERM", onSigint);
+      if (!stdoutClosed) process.stdout.off("error", onStdoutError);
       await session.close();
     }
   },
