@@ -236,6 +236,8 @@ const bounceCommand: Command = {
     }
     const { bounce } = await import("../../host/bounce");
     const progress = new Progress(io);
+    // A closed stdout must not stop the bounce half way (the WAV is still written; lines are lost).
+    process.stdout.on("error", () => undefined);
     const labels = { render: "rendering pages", mix: "mixing", stems: "stems" } as const;
     try {
       const result = await bounce(resolve(positionals[0]!), {
