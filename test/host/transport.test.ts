@@ -120,5 +120,21 @@ describe("transport", () => {
     expect(() => session.setRate("Alpha", 2)).toThrow(/rate 2 is not supported/);
     expect(() => session.setRate("Alpha", 1)).not.toThrow();
     expect(() => session.play("Gamma")).toThrow(/no attention head "Gamma".*"Alpha"/);
+    expect(() => session.seek("Alpha", -1)).toThrow(/give a beat >= 0/);
+  });
+
+  it("rewinds a head to its start position and plays from there", async () => {
+    session.seek(undefined, 12);
+    session.rewind("Beta");
+    session.start();
+    await sleep(100);
+    session.engine.stop();
+    expect(position("Alpha")).toBe(frame(12));
+    expect(position("Beta")).toBe(frame(session.document.heads[1]!.positionBeat));
+    session.play("Beta");
+    session.renderOffline(session.bufferFrames * 4);
+    session.stop();
+    expect(position("Beta")).toBe(frame(session.document.heads[1]!.positionBeat) + session.bufferFrames * 4);
+    expect(position("Alpha")).toBe(frame(12));
   });
 });
