@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { CanvasWriter } from "../audio/canvas-file";
 import type { EngineStats } from "../audio/control-block";
 import { type DriverInfo, Engine } from "../audio/engine";
-import { ADDON_PATH } from "../audio/native";
 import {
   applyCommands,
   type Command,
@@ -619,9 +618,6 @@ export async function openSession(projectDir: string, options: SessionOptions): 
     });
     engine.openCanvas(cache.path);
     writer = new CanvasWriter(cache.path);
-    // Render workers may run from a bundle elsewhere (node_modules/.cache), where the addon's path relative to
-    // their own file does not hold: name the addon this process loaded (workers inherit the environment).
-    process.env.LC_AUDIO_ADDON ??= ADDON_PATH;
     const renderer = await createLookaheadRenderer({
       document,
       store: library.store,

@@ -6,7 +6,7 @@ import type { CanvasWriter } from "../audio/canvas-file";
 import { addonPath } from "../audio/native";
 import { loadSoundFont } from "../spaces/synth/soundbank";
 import type { LaneProgram } from "./program";
-import type { FromWorker, ToWorker } from "./protocol";
+import type { FromWorker, RenderWorkerData, ToWorker } from "./protocol";
 import { type PageGeometry, StreamRenderer } from "./stream";
 import { renderWorkerUrl } from "./worker-entry";
 
@@ -38,8 +38,10 @@ class WorkerPool implements RenderPool {
   constructor(url: URL, count: number, settings: PoolSettings) {
     this.size = count;
     for (let slot = 0; slot < count; slot++) {
-      // The bundled worker lives elsewhere than the sources: tell its addon loader where this thread's addon is.
-      const worker = new Worker(url, { env: { ...process.env, LC_AUDIO_ADDON: addonPath() } });
+      // The bundled worker lives elsewhere than the sources, so its own module path cannot locate the addon: it is
+      // given the path this thread resolved (render-worker.ts applies it before anything loads the addon).
+      const workerData: RenderWorkerData = { addonPath: addonPath() };
+      const worker = new Worker(url, { workerData });
       const pending = new Map<string, Pending>();
       worker.on("message", (message: FromWorker) => {
         const id = `${message.key}:${message.pageIndex}`;

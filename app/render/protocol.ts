@@ -18,3 +18,9 @@ export type ToWorker =
 export type FromWorker =
   | { readonly type: "written"; readonly key: bigint; readonly pageIndex: number }
   | { readonly type: "error"; readonly key: bigint; readonly pageIndex: number; readonly message: string };
+
+/** `workerData` of a render worker. */
+export interface RenderWorkerData {
+  /** The native addon this (main) thread resolved; the worker loads the same file. */
+  readonly addonPath: string;
+}

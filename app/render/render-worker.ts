@@ -1,12 +1,16 @@
 // Worker-thread entry of the lookahead renderer: owns the StreamRenderers of the streams assigned to it (stream
 // affinity keeps each synthesizer's state from page to page), writes each page into the canvas file through its
 // own CanvasWriter and reports it written. Started only by app/render/pool.ts.
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { CanvasWriter } from "../audio/canvas-file";
 import { type LoadedSoundFont, loadSoundFont } from "../spaces/synth/soundbank";
-import type { FromWorker, ToWorker } from "./protocol";
+import type { FromWorker, RenderWorkerData, ToWorker } from "./protocol";
 import { type PageGeometry, StreamRenderer } from "./stream";
 
+// This thread runs from a bundle elsewhere than the sources: load the addon the main thread resolved. A worker's
+// process.env is its own copy, so this changes nothing outside the thread; the addon is loaded lazily (first
+// CanvasWriter), after this line.
+process.env["LC_AUDIO_ADDON"] = (workerData as RenderWorkerData).addonPath;
 const port = parentPort!;
 let soundfont: Promise<LoadedSoundFont> | undefined;
 let geometry: PageGeometry | undefined;
