@@ -14,11 +14,13 @@ import {
 import { loadAddon, type NativeCanvasWriterInstance } from "./native";
 
 export const CANVAS_MAGIC = "LCCANVAS";
-export const CANVAS_VERSION = 1;
+export const CANVAS_VERSION = 2;
 export const HEADER_BYTES = 4096;
 export const ENTRY_BYTES = 32;
 const ALIGN = 4096;
 const CHECKSUMMED_BYTES = 64;
+/** Page table entry state of a live slot (0 empty, 2 being claimed, 3 tombstone: freed, reusable). */
+const STATE_LIVE = 1;
 
 export interface CanvasGeometry {
   sampleRate: number;
@@ -231,10 +233,20 @@ export class CanvasWriter {
     this.#writer().writePage(streamKey, pageIndex, generation, samples);
   }
 
+  /** Marks a page invalid (the callback treats it as missing) but keeps its slot; see freePage. */
   invalidatePage(streamKey: bigint, pageIndex: number): boolean {
     return this.#writer().invalidatePage(streamKey, pageIndex);
   }
 
+  /**
+   * Frees a page: its slot becomes a tombstone that later writes reuse, and its data is punched out of the file
+   * (disk space released, file size unchanged). False when the page is not in the file.
+   */
+  freePage(streamKey: bigint, pageIndex: number): boolean {
+    return this.#writer().freePage(streamKey, pageIndex);
+  }
+
+  /** Live page slots (written and not freed). */
   pagesUsed(): number {
     return this.#writer().pagesUsed();
   }
@@ -277,7 +289,7 @@ export class CanvasReader {
       const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
       for (let slot = 0; slot < this.layout.pageCapacity; slot++) {
         const at = slot * ENTRY_BYTES;
-        if (view.getUint32(at + 12, true) !== 1) continue;
+        if (view.getUint32(at + 12, true) !== STATE_LIVE) continue;
         const record: PageRecord = {
           streamKey: view.getBigUint64(at, true),
           pageIndex: view.getUint32(at + 8, true),

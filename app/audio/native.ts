@@ -58,6 +58,7 @@ export interface NativeEngineInstance {
 export interface NativeCanvasWriterInstance {
   writePage(streamKey: bigint, pageIndex: number, generation: number, samples: Float32Array): void;
   invalidatePage(streamKey: bigint, pageIndex: number): boolean;
+  freePage(streamKey: bigint, pageIndex: number): boolean;
   pagesUsed(): number;
   close(): void;
 }

@@ -361,12 +361,12 @@ class Renderer implements LookaheadRenderer {
       return { headId: head.id, programs };
     });
     this.#laneCache = next;
+    // One Promise.all over every head's builds: each build's rejection is handled (awaiting heads in turn left a
+    // later head's rejection unhandled, which ends the process), and the first one is this build's error.
+    const built = await Promise.all(heads.map(({ programs }) => Promise.all(programs)));
     const result: BuildResult = new Map();
-    for (const { headId, programs } of heads) {
-      result.set(headId, {
-        laneIds: document.lanes.map((lane) => lane.id),
-        programs: await Promise.all(programs),
-      });
+    for (const [i, { headId }] of heads.entries()) {
+      result.set(headId, { laneIds: document.lanes.map((lane) => lane.id), programs: built[i]! });
     }
     return result;
   }
@@ -737,7 +737,7 @@ class Renderer implements LookaheadRenderer {
     this.#retire();
   }
 
-  /** Frees keys no head has used for the grace period: their pages are invalidated and their renderers dropped. */
+  /** Frees keys no head has used for the grace period: their pages are freed and their renderers dropped. */
   #retire(): void {
     if (this.#closed) return;
     const now = Date.now();
@@ -753,7 +753,7 @@ class Renderer implements LookaheadRenderer {
         continue;
       }
       this.#retired.delete(key);
-      for (const page of this.#written.get(key) ?? []) this.#canvas.invalidatePage(key, page);
+      for (const page of this.#written.get(key) ?? []) this.#canvas.freePage(key, page);
       this.#written.delete(key);
       for (const id of this.#failed) if (id.startsWith(`${key}:`)) this.#failed.delete(id);
       this.#programs.delete(key);

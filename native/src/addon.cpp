@@ -341,6 +341,7 @@ class CanvasWriter : public Napi::ObjectWrap<CanvasWriter> {
                        {
                            InstanceMethod("writePage", &CanvasWriter::WritePage),
                            InstanceMethod("invalidatePage", &CanvasWriter::InvalidatePage),
+                           InstanceMethod("freePage", &CanvasWriter::FreePage),
                            InstanceMethod("pagesUsed", &CanvasWriter::PagesUsed),
                            InstanceMethod("close", &CanvasWriter::Close),
                        });
@@ -377,6 +378,13 @@ class CanvasWriter : public Napi::ObjectWrap<CanvasWriter> {
   Napi::Value InvalidatePage(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), [&]() -> Napi::Value {
       bool found = file().invalidatePage(bigKey(info[0]), info[1].As<Napi::Number>().Uint32Value());
+      return Napi::Boolean::New(info.Env(), found);
+    });
+  }
+
+  Napi::Value FreePage(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&]() -> Napi::Value {
+      bool found = file().freePage(bigKey(info[0]), info[1].As<Napi::Number>().Uint32Value());
       return Napi::Boolean::New(info.Env(), found);
     });
   }

@@ -158,8 +158,8 @@ int32_t CanvasFile::findSlot(uint64_t streamKey, uint32_t pageIndex) const noexc
   for (uint32_t i = 0; i < probes; ++i) {
     uint8_t* e = entry(slot);
     uint32_t state = __atomic_load_n(w32(e + kEState), __ATOMIC_ACQUIRE);
-    if (state == 0) return -1;
-    if (state == 1 && __atomic_load_n(w64(e + kEStreamKey), __ATOMIC_RELAXED) == streamKey &&
+    if (state == kStateEmpty) return -1;
+    if (state == kStateLive && __atomic_load_n(w64(e + kEStreamKey), __ATOMIC_RELAXED) == streamKey &&
         __atomic_load_n(w32(e + kEPageIndex), __ATOMIC_RELAXED) == pageIndex) {
       return static_cast<int32_t>(slot);
     }
@@ -168,9 +168,9 @@ int32_t CanvasFile::findSlot(uint64_t streamKey, uint32_t pageIndex) const noexc
   return -1;
 }
 
-CanvasFile::ReadResult CanvasFile::readSlice(int32_t slot, uint32_t frameOffset, uint32_t frames,
-                                             uint32_t minGeneration, float* dst, uint32_t maxAttempts,
-                                             uint64_t& retries) const noexcept {
+CanvasFile::ReadResult CanvasFile::readSlice(int32_t slot, uint64_t streamKey, uint32_t pageIndex,
+                                             uint32_t frameOffset, uint32_t frames, uint32_t minGeneration,
+                                             float* dst, uint32_t maxAttempts, uint64_t& retries) const noexcept {
   uint8_t* e = entry(static_cast<uint32_t>(slot));
   uint32_t* seq = w32(e + kESeq);
   const float* src = pageData(static_cast<uint32_t>(slot)) + uint64_t{frameOffset} * info_.channels;
@@ -182,18 +182,118 @@ CanvasFile::ReadResult CanvasFile::readSlice(int32_t slot, uint32_t frameOffset,
       ++retries;
       continue;
     }
+    uint64_t key = __atomic_load_n(w64(e + kEStreamKey), __ATOMIC_RELAXED);
+    uint32_t index = __atomic_load_n(w32(e + kEPageIndex), __ATOMIC_RELAXED);
     uint32_t generation = __atomic_load_n(w32(e + kEGeneration), __ATOMIC_RELAXED);
     uint32_t valid = __atomic_load_n(w32(e + kEValid), __ATOMIC_RELAXED);
     std::memcpy(dst, src, bytes);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     uint32_t s2 = __atomic_load_n(seq, __ATOMIC_RELAXED);
     if (s1 == s2) {
-      if (valid == 0) return ReadResult::NotReady;
+      if (valid == 0 || key != streamKey || index != pageIndex) return ReadResult::NotReady;
       return generation >= minGeneration ? ReadResult::Ok : ReadResult::Stale;
     }
     ++retries;
   }
   return ReadResult::Torn;
+}
+
+int32_t CanvasFile::locate(uint64_t streamKey, uint32_t pageIndex, bool insert) {
+  const uint32_t cap = info_.pageCapacity;
+  const uint32_t home = homeSlot(streamKey, pageIndex, cap);
+  const uint32_t probes = cap < kMaxProbe ? cap : kMaxProbe;
+  std::chrono::steady_clock::time_point claimWaitStarted{};
+  for (;;) {
+    int64_t tombstone = -1;
+    int64_t empty = -1;
+    int64_t claiming = -1;
+    uint32_t slot = home;
+    for (uint32_t i = 0; i < probes; ++i) {
+      uint8_t* e = entry(slot);
+      uint32_t state = __atomic_load_n(w32(e + kEState), __ATOMIC_ACQUIRE);
+      if (state == kStateEmpty) {
+        empty = slot;
+        break;
+      }
+      if (state == kStateLive && __atomic_load_n(w64(e + kEStreamKey), __ATOMIC_RELAXED) == streamKey &&
+          __atomic_load_n(w32(e + kEPageIndex), __ATOMIC_RELAXED) == pageIndex) {
+        return static_cast<int32_t>(slot);
+      }
+      if (state == kStateTombstone && tombstone < 0) tombstone = slot;
+      if (state == kStateClaiming && claiming < 0) claiming = slot;
+      slot = slot + 1 == cap ? 0 : slot + 1;
+    }
+    if (!insert) return -1;
+    if (claiming >= 0) {
+      // Another writer is claiming a slot of this chain (perhaps for this very page): let it finish, unless it
+      // died in between.
+      if (claimWaitStarted == std::chrono::steady_clock::time_point{}) {
+        claimWaitStarted = std::chrono::steady_clock::now();
+      } else if (std::chrono::steady_clock::now() - claimWaitStarted > kStuckWrite) {
+        throw std::runtime_error("canvas file " + path_ + ": page table slot " + std::to_string(claiming) +
+                                 " has been marked as being claimed for over 2 s: a writer stopped in the "
+                                 "middle of it (crashed or killed). It is a cache: delete it and let the "
+                                 "renderer rebuild it (or create a new one).");
+      }
+      std::this_thread::yield();
+      continue;
+    }
+    if (tombstone >= 0) {
+      uint8_t* e = entry(static_cast<uint32_t>(tombstone));
+      uint32_t expected = kStateTombstone;
+      if (!__atomic_compare_exchange_n(w32(e + kEState), &expected, kStateClaiming, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE)) {
+        continue;
+      }
+      // The key and index change under the page's seqlock: a reader holding this slot from an earlier lookup
+      // sees either the old identity (and valid = 0) or the new one, never a mixture.
+      uint32_t* seq = w32(e + kESeq);
+      const uint32_t s = takeWriteSide(seq, path_, streamKey, pageIndex);
+      __atomic_thread_fence(__ATOMIC_RELEASE);
+      __atomic_store_n(w32(e + kEValid), 0u, __ATOMIC_RELAXED);
+      __atomic_store_n(w64(e + kEStreamKey), streamKey, __ATOMIC_RELAXED);
+      __atomic_store_n(w32(e + kEPageIndex), pageIndex, __ATOMIC_RELAXED);
+      __atomic_store_n(seq, s + 2, __ATOMIC_RELEASE);
+      __atomic_store_n(w32(e + kEState), kStateLive, __ATOMIC_RELEASE);
+      __atomic_fetch_add(w32(base_ + kHPagesUsed), 1u, __ATOMIC_RELAXED);
+      return static_cast<int32_t>(tombstone);
+    }
+    if (empty >= 0) {
+      uint8_t* e = entry(static_cast<uint32_t>(empty));
+      uint32_t expected = kStateEmpty;
+      if (!__atomic_compare_exchange_n(w32(e + kEState), &expected, kStateClaiming, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE)) {
+        continue;
+      }
+      // seq is 0 (never written): readers treat the slot as not ready whatever its key says.
+      __atomic_store_n(w64(e + kEStreamKey), streamKey, __ATOMIC_RELAXED);
+      __atomic_store_n(w32(e + kEPageIndex), pageIndex, __ATOMIC_RELAXED);
+      __atomic_store_n(w32(e + kEState), kStateLive, __ATOMIC_RELEASE);
+      __atomic_fetch_add(w32(base_ + kHPagesUsed), 1u, __ATOMIC_RELAXED);
+      return static_cast<int32_t>(empty);
+    }
+    throw std::runtime_error("canvas file " + path_ + " is full near this page (no free slot within " +
+                             std::to_string(kMaxProbe) + " probes of " + std::to_string(cap) +
+                             " slots); free retired pages, or create a canvas file with a larger page capacity");
+  }
+}
+
+int32_t CanvasFile::lockPage(uint64_t streamKey, uint32_t pageIndex, bool insert, uint32_t& s) {
+  for (;;) {
+    int32_t slot = locate(streamKey, pageIndex, insert);
+    if (slot < 0) return -1;
+    uint8_t* e = entry(static_cast<uint32_t>(slot));
+    uint32_t* seq = w32(e + kESeq);
+    s = takeWriteSide(seq, path_, streamKey, pageIndex);
+    // Freeing needs the write side, so with it held a live slot holding this page stays so.
+    if (__atomic_load_n(w32(e + kEState), __ATOMIC_ACQUIRE) == kStateLive &&
+        __atomic_load_n(w64(e + kEStreamKey), __ATOMIC_RELAXED) == streamKey &&
+        __atomic_load_n(w32(e + kEPageIndex), __ATOMIC_RELAXED) == pageIndex) {
+      __atomic_thread_fence(__ATOMIC_RELEASE);
+      return slot;
+    }
+    __atomic_store_n(seq, s + 2, __ATOMIC_RELEASE);  // freed (and maybe reused) since the lookup: look again
+  }
 }
 
 void CanvasFile::writePage(uint64_t streamKey, uint32_t pageIndex, uint32_t generation, const float* samples,
@@ -205,74 +305,44 @@ void CanvasFile::writePage(uint64_t streamKey, uint32_t pageIndex, uint32_t gene
     throw std::runtime_error("page of " + std::to_string(sampleCount) + " samples is larger than a page (" +
                              std::to_string(pageSamples) + " = framesPerPage x channels)");
   }
-  uint32_t cap = info_.pageCapacity;
-  uint32_t slot = homeSlot(streamKey, pageIndex, cap);
-  uint32_t probes = cap < kMaxProbe ? cap : kMaxProbe;
-  int64_t found = -1;
-  std::chrono::steady_clock::time_point claimWaitStarted{};
-  for (uint32_t i = 0; i < probes && found < 0; ++i) {
-    uint8_t* e = entry(slot);
-    for (;;) {
-      uint32_t state = __atomic_load_n(w32(e + kEState), __ATOMIC_ACQUIRE);
-      if (state == 0) {
-        uint32_t expected = 0;
-        if (__atomic_compare_exchange_n(w32(e + kEState), &expected, 2u, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE)) {
-          __atomic_store_n(w64(e + kEStreamKey), streamKey, __ATOMIC_RELAXED);
-          __atomic_store_n(w32(e + kEPageIndex), pageIndex, __ATOMIC_RELAXED);
-          __atomic_store_n(w32(e + kEState), 1u, __ATOMIC_RELEASE);
-          __atomic_fetch_add(w32(base_ + kHPagesUsed), 1u, __ATOMIC_RELAXED);
-          found = slot;
-          break;
-        }
-        continue;
-      }
-      if (state == 2) {  // another writer is claiming this slot: three stores, unless it died in between
-        if (claimWaitStarted == std::chrono::steady_clock::time_point{}) {
-          claimWaitStarted = std::chrono::steady_clock::now();
-        } else if (std::chrono::steady_clock::now() - claimWaitStarted > kStuckWrite) {
-          throw std::runtime_error("canvas file " + path_ + ": page table slot " + std::to_string(slot) +
-                                   " has been marked as being claimed for over 2 s: a writer stopped in the "
-                                   "middle of it (crashed or killed). It is a cache: delete it and let the "
-                                   "renderer rebuild it (or create a new one).");
-        }
-        std::this_thread::yield();
-        continue;
-      }
-      if (__atomic_load_n(w64(e + kEStreamKey), __ATOMIC_RELAXED) == streamKey &&
-          __atomic_load_n(w32(e + kEPageIndex), __ATOMIC_RELAXED) == pageIndex) {
-        found = slot;
-      }
-      break;
-    }
-    slot = slot + 1 == cap ? 0 : slot + 1;
-  }
-  if (found < 0) {
-    throw std::runtime_error("canvas file " + path_ + " is full near this page (no free slot within " +
-                             std::to_string(kMaxProbe) + " probes of " + std::to_string(cap) +
-                             " slots); create a canvas file with a larger page capacity");
-  }
-  uint8_t* e = entry(static_cast<uint32_t>(found));
-  uint32_t* seq = w32(e + kESeq);
-  const uint32_t s = takeWriteSide(seq, path_, streamKey, pageIndex);
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-  float* dst = pageData(static_cast<uint32_t>(found));
+  uint32_t s = 0;
+  const int32_t slot = lockPage(streamKey, pageIndex, true, s);
+  uint8_t* e = entry(static_cast<uint32_t>(slot));
+  float* dst = pageData(static_cast<uint32_t>(slot));
   std::memcpy(dst, samples, sampleCount * sizeof(float));
   if (sampleCount < pageSamples) std::memset(dst + sampleCount, 0, (pageSamples - sampleCount) * sizeof(float));
   __atomic_store_n(w32(e + kEGeneration), generation, __ATOMIC_RELAXED);
   __atomic_store_n(w32(e + kEValid), 1u, __ATOMIC_RELAXED);
-  __atomic_store_n(seq, s + 2, __ATOMIC_RELEASE);
+  __atomic_store_n(w32(e + kESeq), s + 2, __ATOMIC_RELEASE);
 }
 
 bool CanvasFile::invalidatePage(uint64_t streamKey, uint32_t pageIndex) {
   if (!writable_) throw std::runtime_error("canvas file " + path_ + " was opened read-only; open it for writing");
-  int32_t slot = findSlot(streamKey, pageIndex);
+  uint32_t s = 0;
+  const int32_t slot = lockPage(streamKey, pageIndex, false, s);
   if (slot < 0) return false;
-  uint32_t* seq = w32(entry(static_cast<uint32_t>(slot)) + kESeq);
-  const uint32_t s = takeWriteSide(seq, path_, streamKey, pageIndex);
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-  __atomic_store_n(w32(entry(static_cast<uint32_t>(slot)) + kEValid), 0u, __ATOMIC_RELAXED);
-  __atomic_store_n(seq, s + 2, __ATOMIC_RELEASE);
+  uint8_t* e = entry(static_cast<uint32_t>(slot));
+  __atomic_store_n(w32(e + kEValid), 0u, __ATOMIC_RELAXED);
+  __atomic_store_n(w32(e + kESeq), s + 2, __ATOMIC_RELEASE);
+  return true;
+}
+
+bool CanvasFile::freePage(uint64_t streamKey, uint32_t pageIndex) {
+  if (!writable_) throw std::runtime_error("canvas file " + path_ + " was opened read-only; open it for writing");
+  uint32_t s = 0;
+  const int32_t slot = lockPage(streamKey, pageIndex, false, s);
+  if (slot < 0) return false;
+  uint8_t* e = entry(static_cast<uint32_t>(slot));
+  __atomic_store_n(w32(e + kEValid), 0u, __ATOMIC_RELAXED);
+  // Punched while the write side is held, so it cannot hit the data of a writer that reuses the slot. The file
+  // size is kept (no SIGBUS for mappings); the range reads as zeros. A file system without hole punching keeps
+  // the blocks, which stay bounded by the capacity: ignore the error.
+  (void)::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    static_cast<off_t>(info_.dataOffset + uint64_t(slot) * info_.pageBytes),
+                    static_cast<off_t>(info_.pageBytes));
+  __atomic_store_n(w32(e + kEState), kStateTombstone, __ATOMIC_RELEASE);
+  __atomic_fetch_sub(w32(base_ + kHPagesUsed), 1u, __ATOMIC_RELAXED);
+  __atomic_store_n(w32(e + kESeq), s + 2, __ATOMIC_RELEASE);
   return true;
 }
 

@@ -33,21 +33,27 @@ class CanvasFile {
   const CanvasInfo& info() const { return info_; }
   const std::string& path() const { return path_; }
 
-  // Real-time safe: bounded probe, atomic loads only. Returns the slot or -1.
+  // Real-time safe: bounded probe (past tombstones, stopping at an empty slot), atomic loads only. Returns the
+  // slot or -1. The slot may be freed and reused at any time: readSlice re-checks key and index.
   int32_t findSlot(uint64_t streamKey, uint32_t pageIndex) const noexcept;
 
   enum class ReadResult { Ok, NotReady, Stale, Torn };
   // Real-time safe seqlock read of frames [frameOffset, frameOffset + frames) of a slot into dst (interleaved).
-  // retries is incremented per failed attempt. Never returns data from a page being written.
-  ReadResult readSlice(int32_t slot, uint32_t frameOffset, uint32_t frames, uint32_t minGeneration, float* dst,
-                       uint32_t maxAttempts, uint64_t& retries) const noexcept;
+  // Accepts the copy only if the slot still holds (streamKey, pageIndex) inside the same stable seqlock window,
+  // else NotReady (the page was freed, possibly reused for another page). retries is incremented per failed
+  // attempt. Never returns data from a page being written.
+  ReadResult readSlice(int32_t slot, uint64_t streamKey, uint32_t pageIndex, uint32_t frameOffset, uint32_t frames,
+                       uint32_t minGeneration, float* dst, uint32_t maxAttempts, uint64_t& retries) const noexcept;
 
   // Non-real-time: claim (or find) the slot of (streamKey, pageIndex) and write a whole page under the seqlock.
   // frames.size <= framesPerPage*channels; the rest of the page is zeroed. Throws on a full table.
   void writePage(uint64_t streamKey, uint32_t pageIndex, uint32_t generation, const float* samples,
                  size_t sampleCount);
-  // Non-real-time: remove a page's readiness (seq back to "not ready") so the callback treats it as missing.
+  // Non-real-time: remove a page's readiness (valid = 0) so the callback treats it as missing; keeps the slot.
   bool invalidatePage(uint64_t streamKey, uint32_t pageIndex);
+  // Non-real-time: frees a page's slot (a tombstone, reused by later inserts) and punches its data out of the
+  // file (disk space is released; the file size never changes). Returns false when the page is not there.
+  bool freePage(uint64_t streamKey, uint32_t pageIndex);
 
   // Non-real-time: fault in (touch + MADV_WILLNEED, optional mlock) the pages of a stream from pageIndex on.
   void prefetch(uint64_t streamKey, uint32_t firstPage, uint32_t pageCount, bool lock) noexcept;
@@ -62,6 +68,12 @@ class CanvasFile {
  private:
   CanvasFile() = default;
   uint8_t* entry(uint32_t slot) const noexcept;
+  // Non-real-time: the live slot of (streamKey, pageIndex), or -1; with insert, claims one (reusing the first
+  // tombstone of the chain, else the empty slot ending it). Throws on a full chain or a claim stuck for 2 s.
+  int32_t locate(uint64_t streamKey, uint32_t pageIndex, bool insert);
+  // Non-real-time: locates the live slot of the page and takes its seqlock write side with key and index checked
+  // under it; returns the slot (seq odd, held: the caller stores s + 2) or -1 when the page is not there.
+  int32_t lockPage(uint64_t streamKey, uint32_t pageIndex, bool insert, uint32_t& s);
   float* pageData(uint32_t slot) const noexcept;
 
   std::string path_;

@@ -8,7 +8,7 @@
 namespace lc::canvas {
 
 constexpr char kMagic[8] = {'L', 'C', 'C', 'A', 'N', 'V', 'A', 'S'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: tombstones (state 3), freed pages' data punched out
 constexpr uint32_t kHeaderBytes = 4096;
 constexpr uint32_t kEntryBytes = 32;
 constexpr uint32_t kAlign = 4096;
@@ -29,15 +29,22 @@ constexpr size_t kHDataOffset = 48;     // u64
 constexpr size_t kHFileBytes = 56;      // u64
 constexpr size_t kHChecksum = 64;       // u32 FNV-1a over bytes [0, 64)
 constexpr size_t kHChecksummedBytes = 64;
-constexpr size_t kHPagesUsed = 72;      // u32, mutable (atomic), not checksummed: slots claimed
+constexpr size_t kHPagesUsed = 72;      // u32, mutable (atomic), not checksummed: live slots (claimed - freed)
 
 // Page table entry fields.
 constexpr size_t kEStreamKey = 0;   // u64, 0 = empty slot
 constexpr size_t kEPageIndex = 8;   // u32
-constexpr size_t kEState = 12;      // u32: 0 empty, 1 claimed (key valid), 2 being claimed
+constexpr size_t kEState = 12;      // u32: kStateEmpty / kStateLive / kStateClaiming / kStateTombstone
 constexpr size_t kESeq = 16;        // u32 seqlock: 0 never written, odd while written, even > 0 ready
 constexpr size_t kEGeneration = 20; // u32
 constexpr size_t kEValid = 24;      // u32: 1 = holds a complete page, 0 = invalidated (written under the seqlock)
+
+// Page table entry states. Empty slots end a probe; tombstones (freed slots) do not, and are reused by inserts.
+// A slot's key and index change only under its seqlock (odd), so a reader checks them inside its seqlock read.
+constexpr uint32_t kStateEmpty = 0;
+constexpr uint32_t kStateLive = 1;
+constexpr uint32_t kStateClaiming = 2;
+constexpr uint32_t kStateTombstone = 3;
 
 inline uint32_t fnv1a32(const uint8_t* bytes, size_t n) {
   uint32_t h = 0x811c9dc5u;

@@ -226,9 +226,10 @@ void Engine::renderPiece(float* out, uint32_t frames) noexcept {
             ++misses;
             continue;
           }
-          int32_t slot = canvas->findSlot(key, static_cast<uint32_t>(pageIndex64));
-          if (slot < 0 || canvas->readSlice(slot, offset, segment, minGeneration, scratch, kReadAttempts, retries) !=
-                              CanvasFile::ReadResult::Ok) {
+          const uint32_t pageIndex = static_cast<uint32_t>(pageIndex64);
+          int32_t slot = canvas->findSlot(key, pageIndex);
+          if (slot < 0 || canvas->readSlice(slot, key, pageIndex, offset, segment, minGeneration, scratch,
+                                            kReadAttempts, retries) != CanvasFile::ReadResult::Ok) {
             ++misses;
             continue;
           }
