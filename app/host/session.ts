@@ -2,6 +2,7 @@
 // the canvas file, the Engine and its control block, the lookahead renderer, and the control loop that feeds the
 // renderer head positions and maps its stream keys into the control block. Callers: the CLI (play, bounce),
 // app/host/bounce.ts, tests; later the desktop shell. Design: docs/host.md.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CanvasWriter } from "../audio/canvas-file";
 import type { EngineStats } from "../audio/control-block";
@@ -14,11 +15,12 @@ import {
   type Gesture,
   type ProjectDocument,
 } from "../core/document";
+import type { Region } from "../core/document/types";
 import { beatToFrame, frameToBeat } from "../core/time/tempo-map";
 import { type Autosaver, startAutosave } from "../project/autosave";
 import { openProject, saveProject } from "../project/project";
 import { realizeGenerative } from "../render/generative";
-import { createLookaheadRenderer } from "../render/index";
+import { createLookaheadRenderer, type LookaheadRendererImpl } from "../render/index";
 import type { HeadView, LookaheadRenderer, RendererStats } from "../render/types";
 import { findSoundFont } from "../spaces/synth/soundfonts";
 import { type Library, openLibrary } from "../store";
@@ -132,7 +134,7 @@ export class Session {
     library: Library;
     engine: Engine;
     writer: CanvasWriter;
-    renderer: LookaheadRenderer;
+    renderer: LookaheadRendererImpl;
     canvasPath: string;
     sampleRate: number;
     lookaheadFrames: number;
@@ -156,6 +158,12 @@ export class Session {
     this.#applyMixer(parts.document);
     this.#unsubscribe.push(
       this.renderer.onStreamKeysChanged((headId, keys) => this.#mapStreams(headId, keys)),
+      // Background render errors (an edit that cannot be built, a failed page): counted and told; the previous
+      // keys keep playing.
+      parts.renderer.onError((error) => {
+        this.#rendererErrors++;
+        this.#note(`rendering failed: ${error.message}`);
+      }),
       this.editor.subscribe((next) => this.#onDocument(next)),
     );
     for (const head of parts.document.heads) {
@@ -339,8 +347,23 @@ export class Session {
   /** Applies commands as one undo step: mixer fields go to the control block, everything else to the renderer. */
   apply(commands: Command | readonly Command[], label?: string): void {
     const list: readonly Command[] = Array.isArray(commands) ? commands : [commands as Command];
-    this.#checkCapacity(applyCommands(this.document, list).document);
+    const next = applyCommands(this.document, list).document;
+    this.#checkCapacity(next);
+    this.#checkEncodings(next);
     this.editor.apply(list, label);
+  }
+
+  /** Refuses (before anything changes) an edit whose regions play an encoding the project's library lacks. */
+  #checkEncodings(next: ProjectDocument): void {
+    const known = new Set(this.document.regions.map((region) => region.encodingHash));
+    for (const region of next.regions) {
+      if (known.has(region.encodingHash)) continue;
+      if (existsSync(this.#library.store.pathOf(region.encodingHash))) {
+        known.add(region.encodingHash);
+        continue;
+      }
+      throw new HostError(missingEncoding(next, region, this.projectDir));
+    }
   }
 
   /** The engine was sized at open: refuse (before anything changes) an edit that needs more lanes or heads. */
@@ -583,10 +606,7 @@ async function requireEncodings(
 ): Promise<void> {
   for (const region of document.regions) {
     if (await library.store.has(region.encodingHash)) continue;
-    const lane = document.lanes.find((l) => l.id === region.laneId);
-    throw new HostError(
-      `the project's library (${join(projectDir, "library")}) lacks the encoding ${region.encodingHash} of region "${region.name}" (${region.id}) on lane "${lane?.name ?? region.laneId}": import that file again into the project's library, or restore the library folder from a backup`,
-    );
+    throw new HostError(missingEncoding(document, region, projectDir));
   }
 }
 
@@ -651,4 +671,9 @@ export async function openSession(projectDir: string, options: SessionOptions): 
     await library.close();
     throw error;
   }
+}
+
+function missingEncoding(document: ProjectDocument, region: Region, projectDir: string): string {
+  const lane = document.lanes.find((l) => l.id === region.laneId);
+  return `the project's library (${join(projectDir, "library")}) lacks the encoding ${region.encodingHash} of region "${region.name}" (${region.id}) on lane "${lane?.name ?? region.laneId}": import that file again into the project's library, or restore the library folder from a backup`;
 }

@@ -206,6 +206,17 @@ export function keyOf(description: unknown): bigint {
   return key === 0n ? 1n : key;
 }
 
+/** An error of one region's encoding or realization, as a RenderError naming its lane, region and encoding. */
+function regionError(error: unknown, region: Region, laneName: string): RenderError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof RenderError && message.includes(region.id)) {
+    return new RenderError(`lane "${laneName}": ${message}`);
+  }
+  return new RenderError(
+    `lane "${laneName}": region "${region.name}" (${region.id}) with encoding ${region.encodingHash} could not be built: ${message}`,
+  );
+}
+
 /** What a lane plays for one head: builds its program (or null: nothing to play). */
 export async function buildLaneProgram(
   document: ProjectDocument,
@@ -224,12 +235,20 @@ export async function buildLaneProgram(
   const placed: PlacedMidi[] = [];
   const clips: AudioClip[] = [];
   const realizations: string[] = [];
+  const laneName = document.lanes.find((lane) => lane.id === laneId)?.name ?? laneId;
   for (const region of regions) {
+    try {
+      await placeRegion(region);
+    } catch (error) {
+      throw regionError(error, region, laneName);
+    }
+  }
+  async function placeRegion(region: Region): Promise<void> {
     if (isGenerative(region) && realize && head) {
       const realization = await realize({ document, region, head, ...realizeRequest });
       realizations.push(realization.hash);
       placed.push({ region, sequence: realization.sequence });
-      continue;
+      return;
     }
     const space = await encodings.space(region);
     if (space === "midi" || space === "abc") {
@@ -240,7 +259,7 @@ export async function buildLaneProgram(
       const endFrame = beatToFrame(document.tempoMap, region.atBeat + region.durationBeats, sampleRate);
       const sourceOffsetFrames =
         beatToFrame(document.tempoMap, region.atBeat + region.offsetBeats, sampleRate) - startFrame;
-      if (endFrame <= startFrame) continue;
+      if (endFrame <= startFrame) return;
       clips.push({
         hash: region.encodingHash,
         startFrame,
