@@ -168,3 +168,38 @@ export async function importMarker(dir: string, sequence: MidiSequence, file: st
 export function readJson(path: string): unknown {
   return JSON.parse(readFileSync(path, "utf8"));
 }
+
+/** Files others have changed but not committed when a benchmark ran (the numbers measure that tree). */
+export function uncommitted(): string[] {
+  try {
+    return execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      cwd: REPO,
+      encoding: "utf8",
+    })
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line) => line.slice(3));
+  } catch {
+    return [];
+  }
+}
+
+/** A one-note marker: a loud sustained organ note (GM 17, channel 4) of `beats` beats at `bpm`. */
+export function markerSequence(bpm: number, beats = 2): MidiSequence {
+  const ppq = 480;
+  return {
+    ppq,
+    tempos: [{ tick: 0, bpm }],
+    meters: [{ tick: 0, numerator: 4, denominator: 4 }],
+    tracks: [
+      {
+        name: "Marker",
+        channel: 3,
+        program: 16,
+        notes: [{ pitch: 81, velocity: 127, startTick: 0, durationTicks: beats * ppq }],
+        controlChanges: [],
+      },
+    ],
+    durationTicks: beats * ppq,
+  };
+}
