@@ -1,6 +1,6 @@
 // The import and export pipeline of encodings: recognises a file (MIDI, WAV/FLAC/MP3/Ogg Vorbis, ABC), parses
 // and decodes it completely, and only then stores it in the library (original bytes once; ABC also gets its
-// `abc -> midi` projection as a child; audio keeps only the original unless the decoded form is asked for). Export turns an artifact back into a MIDI or WAV file.
+// `abc -> midi` projection as a child; audio keeps only the original unless the decoded form is asked for). Export turns an artifact back into a MIDI or WAV file (midi/abc to WAV through the projection registry's synthesizer).
 // Callers: the CLI (app/cli/commands/encodings.ts), the engine host. Throws EncodingError for bad input.
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -259,8 +259,10 @@ export interface ExportOptions {
   readonly format: ExportFormat;
   /** WAV sample format; default the source's own depth (16, 24 or 32f) when it has one of these, else 24. */
   readonly bits?: WavExportDepth;
-  /** WAV sample rate; default the source's own rate. */
+  /** WAV sample rate; default the source's own rate (a midi or abc artifact: the project rate, 48 kHz). */
   readonly sampleRate?: number;
+  /** midi/abc to WAV: the SoundFont setting (else LCANVAS_SOUNDFONT, else the system locations). */
+  readonly soundfont?: string;
 }
 
 export interface ExportResult {
@@ -271,6 +273,8 @@ export interface ExportResult {
   readonly sampleRate?: number;
   /** WAV only: the sample format written. */
   readonly bits?: WavExportDepth;
+  /** WAV of a midi/abc artifact: the audio artifact the synthesizer rendered (recorded with lineage). */
+  readonly renderedId?: string;
 }
 
 const SOURCE_DEPTHS: Readonly<Record<string, WavExportDepth>> = { int16: "16", int24: "24", float32: "32f" };
@@ -289,6 +293,63 @@ export async function loadAudio(
 ): Promise<PcmAudio> {
   const decoded = await decodeAudio(await library.store.get(artifact.hash), artifact.id);
   return sampleRate === undefined ? decoded.audio : resample(decoded.audio, sampleRate);
+}
+
+/** Highest rate the SoundFont synthesizer renders at; higher export rates are resampled from it. */
+const MAX_SYNTH_RATE = 192_000;
+
+/**
+ * WAV export of a midi (or abc) artifact: projected through the registry's `abc->midi` (abc only) and
+ * `midi->audio.sf2` with the discovered SoundFont (the setting, LCANVAS_SOUNDFONT, the system locations), so the
+ * rendered audio is recorded in the library as a child artifact with its lineage; then written at `bits`
+ * (default 24) and the asked rate (default the project rate).
+ */
+async function exportSynthesized(
+  library: LibraryHandles,
+  artifact: Artifact,
+  options: ExportOptions,
+): Promise<ExportResult> {
+  const { defaultProjections, ProjectionError } = await import("./projections");
+  const { SoundFontError } = await import("./synth/soundfonts");
+  const { SYNTH_PROJECTION_NAME } = await import("./synth/lineage");
+  const sampleRate = options.sampleRate ?? DEFAULT_PROJECT_RATE;
+  const registry = defaultProjections();
+  const handles = { store: library.store, graph: library.graph, creator: "lcanvas export" };
+  let rendered: Artifact;
+  try {
+    const midi =
+      artifact.space === "abc"
+        ? await registry.run(registry.get("abc", "midi"), [artifact], {}, handles)
+        : artifact;
+    rendered = await registry.run(
+      registry.byName(SYNTH_PROJECTION_NAME),
+      [midi],
+      {
+        sampleRate: Math.min(sampleRate, MAX_SYNTH_RATE),
+        ...(options.soundfont === undefined ? {} : { soundfont: options.soundfont }),
+      },
+      handles,
+    );
+  } catch (error) {
+    if (error instanceof SoundFontError) {
+      throw new EncodingError(artifact.id, `WAV export of a ${artifact.space} artifact: ${error.message}`);
+    }
+    if (error instanceof ProjectionError) throw new EncodingError(artifact.id, error.message);
+    throw error;
+  }
+  const decoded = await decodeAudio(await library.store.get(rendered.hash), rendered.id);
+  const audio =
+    decoded.audio.sampleRate === sampleRate ? decoded.audio : await resample(decoded.audio, sampleRate);
+  const bits = options.bits ?? "24";
+  const { bytes, clippedSamples } = writeWav(audio, bits);
+  return {
+    format: "wav",
+    bytes,
+    clippedSamples,
+    sampleRate: audio.sampleRate,
+    bits,
+    renderedId: rendered.id,
+  };
 }
 
 /** Encodes an artifact as a MIDI (SMF type 1) or WAV file. */
@@ -315,13 +376,7 @@ export async function exportArtifact(
     }
     return { format: "mid", bytes: writeMidi(await sequenceOf(library, artifact)) };
   }
-  if (symbolic) {
-    throw new EncodingError(
-      id,
-      `WAV export of a ${artifact.space} artifact needs the synthesizer (midi -> audio), which is not available here yet`,
-      "Export it with --format mid, or render it to audio first",
-    );
-  }
+  if (symbolic) return exportSynthesized(library, artifact, options);
   if (artifact.space !== "audio") {
     throw new EncodingError(
       id,

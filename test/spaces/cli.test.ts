@@ -3,7 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parseWav } from "../../app/spaces/audio/wav";
 import { importMidi } from "../../app/spaces/midi/smf";
+import { ticksToSeconds } from "../../app/spaces/midi/tempo";
+import { openLibrary } from "../../app/store";
 import { multiTrackSmf, type0Smf } from "./support/smf-bytes";
 import { integerSamples, wavBytes } from "./support/wav-bytes";
 
@@ -130,12 +133,61 @@ describe("lcanvas import / export", { timeout: 90_000 }, () => {
     expect(out.stderr).not.toMatch(/internal error|at async/);
   });
 
-  it("says WAV export of MIDI needs the synthesizer, and rejects bad options with usage", () => {
+  it("exports MIDI as WAV through the SoundFont synthesizer, at --bits and --rate, with lineage", async () => {
     const imported = lcanvas("import", "song.mid", "--store", store);
     const id = String(imported.lines[0]!["id"]);
-    const synth = lcanvas("export", id, "--format", "wav", "--out", "x.wav", "--store", store);
-    expect(synth.code).toBe(1);
-    expect(synth.stderr).toMatch(/needs the synthesizer/);
+    const run = lcanvas(
+      "export",
+      id,
+      "--format",
+      "wav",
+      "--bits",
+      "16",
+      "--rate",
+      "44100",
+      "--out",
+      "song.wav",
+      "--store",
+      store,
+    );
+    expect(run.stderr).not.toMatch(/internal error|needs the synthesizer/);
+    expect(run.code).toBe(0);
+    expect(run.lines[0]).toMatchObject({ id, format: "wav", bits: "16", sampleRate: 44100 });
+    const { audio, info } = parseWav(readFileSync(join(dir, "song.wav")), "song.wav");
+    expect(info).toMatchObject({ sampleFormat: "int16", bitsPerSample: 16, channels: 2, sampleRate: 44100 });
+    // Length: the music (its own tempo map) plus the synthesizer's 2 s release tail.
+    const sequence = importMidi(readFileSync(join(dir, "song.mid")), "song.mid").sequence;
+    const musicFrames = Math.round(ticksToSeconds(sequence, sequence.durationTicks) * 44100);
+    expect(Math.abs(audio.frames - (musicFrames + 2 * 44100))).toBeLessThanOrEqual(1);
+    let peak = 0;
+    for (const plane of audio.channelData) for (const v of plane) peak = Math.max(peak, Math.abs(v));
+    expect(peak).toBeGreaterThan(0.01);
+    // The render is an artifact of the library whose parent is the MIDI, made by midi->audio.sf2.
+    const library = await openLibrary(store);
+    try {
+      const children = await library.graph.children(id);
+      expect(children.map((edge) => edge.tool?.name)).toContain("midi->audio.sf2");
+    } finally {
+      await library.close();
+    }
+  });
+
+  it("names what to install when WAV export of MIDI finds no SoundFont, and rejects bad options with usage", () => {
+    const imported = lcanvas("import", "song.mid", "--store", store);
+    const id = String(imported.lines[0]!["id"]);
+    const result = spawnSync(
+      process.execPath,
+      [join(repo, "bin/lcanvas.mjs"), "export", id, "--format", "wav", "--out", "x.wav", "--store", store],
+      {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...process.env, LCANVAS_SOUNDFONT: join(dir, "no-such-font.sf2") },
+      },
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/no-such-font\.sf2/);
+    expect(result.stderr).toMatch(/SoundFont/);
+    expect(result.stderr).not.toMatch(/internal error|at async/);
     const usage = lcanvas("export", id, "--format", "ogg", "--out", "x.ogg", "--store", store);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--format must be mid or wav/);

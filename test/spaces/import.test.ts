@@ -177,11 +177,11 @@ describe("import pipeline", () => {
     expect(await artifactCount()).toBe(0);
   });
 
-  it("refuses WAV export of MIDI and MIDI export of audio with a clear error", async () => {
+  it("refuses WAV export of MIDI without a SoundFont and MIDI export of audio with a clear error", async () => {
     const midi = await importBytes(library, multiTrackSmf(), "a.mid");
-    await expect(exportArtifact(library, midi.id, { format: "wav" })).rejects.toThrow(
-      /needs the synthesizer/,
-    );
+    await expect(
+      exportArtifact(library, midi.id, { format: "wav", soundfont: "/nonexistent/font.sf2" }),
+    ).rejects.toThrow(new RegExp(`^${midi.id}: WAV export of a midi artifact: .*font\\.sf2`));
     const wav = await importBytes(
       library,
       wavBytes({ depth: "16", sampleRate: 8000, channels: 1, interleaved: [1, 2] }),
