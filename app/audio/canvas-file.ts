@@ -19,8 +19,12 @@ export const HEADER_BYTES = 4096;
 export const ENTRY_BYTES = 32;
 const ALIGN = 4096;
 const CHECKSUMMED_BYTES = 64;
-/** Page table entry state of a live slot (0 empty, 2 being claimed, 3 tombstone: freed, reusable). */
+// Page table entry states (canvas_format.h); 2 is "being claimed".
+const STATE_EMPTY = 0;
 const STATE_LIVE = 1;
+const STATE_TOMBSTONE = 3;
+/** Linear-probe bound of every lookup. */
+const MAX_PROBE = 64;
 
 export interface CanvasGeometry {
   sampleRate: number;
@@ -54,6 +58,22 @@ export function fnv1a32(bytes: Uint8Array): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
+}
+
+const MASK64 = 0xffffffffffffffffn;
+
+/**
+ * The home slot of (streamKey, pageIndex) in a page table of `pageCapacity` slots: the 64-bit mix of
+ * canvas_format.h reduced to the capacity. Lookups probe linearly from here (at most 64 slots).
+ */
+export function canvasHomeSlot(streamKey: bigint, pageIndex: number, pageCapacity: number): number {
+  let x = (streamKey ^ ((BigInt(pageIndex) * 0x9e3779b97f4a7c15n) & MASK64)) & MASK64;
+  x ^= x >> 30n;
+  x = (x * 0xbf58476d1ce4e5b9n) & MASK64;
+  x ^= x >> 27n;
+  x = (x * 0x94d049bb133111ebn) & MASK64;
+  x ^= x >> 31n;
+  return Number(x % BigInt(pageCapacity));
 }
 
 const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
@@ -270,7 +290,8 @@ export interface PageRecord {
 export class CanvasReader {
   readonly path: string;
   readonly layout: CanvasLayout;
-  #pages = new Map<string, PageRecord>();
+  #states = new Uint32Array(0);
+  #bySlot: Array<PageRecord | undefined> = [];
   #data = new Map<number, Float32Array>();
 
   constructor(path: string) {
@@ -281,16 +302,20 @@ export class CanvasReader {
 
   /** Re-reads the page table and forgets cached page data. */
   refresh(): void {
-    this.#pages.clear();
+    const capacity = this.layout.pageCapacity;
+    this.#states = new Uint32Array(capacity);
+    this.#bySlot = new Array<PageRecord | undefined>(capacity);
     this.#data.clear();
     const fd = openSync(this.path, "r");
     try {
-      const table = readExactly(fd, this.layout.pageCapacity * ENTRY_BYTES, this.layout.tableOffset);
+      const table = readExactly(fd, capacity * ENTRY_BYTES, this.layout.tableOffset);
       const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
-      for (let slot = 0; slot < this.layout.pageCapacity; slot++) {
+      for (let slot = 0; slot < capacity; slot++) {
         const at = slot * ENTRY_BYTES;
-        if (view.getUint32(at + 12, true) !== STATE_LIVE) continue;
-        const record: PageRecord = {
+        const state = view.getUint32(at + 12, true);
+        this.#states[slot] = state;
+        if (state !== STATE_LIVE) continue;
+        this.#bySlot[slot] = {
           streamKey: view.getBigUint64(at, true),
           pageIndex: view.getUint32(at + 8, true),
           slot,
@@ -298,19 +323,37 @@ export class CanvasReader {
           generation: view.getUint32(at + 20, true),
           valid: view.getUint32(at + 24, true) === 1,
         };
-        this.#pages.set(`${record.streamKey}:${record.pageIndex}`, record);
       }
     } finally {
       closeSync(fd);
     }
   }
 
+  /** The live pages (written and not freed), in slot order. */
   pages(): PageRecord[] {
-    return [...this.#pages.values()];
+    return this.#bySlot.filter((record): record is PageRecord => record !== undefined);
   }
 
+  /** Slots holding tombstones (freed, reusable). */
+  tombstoneSlots(): number[] {
+    const out: number[] = [];
+    for (let slot = 0; slot < this.#states.length; slot++) {
+      if (this.#states[slot] === STATE_TOMBSTONE) out.push(slot);
+    }
+    return out;
+  }
+
+  /** The addon's lookup: probe from the home slot past tombstones and other pages, stop at an empty slot. */
   page(streamKey: bigint, pageIndex: number): PageRecord | undefined {
-    return this.#pages.get(`${streamKey}:${pageIndex}`);
+    const capacity = this.layout.pageCapacity;
+    let slot = canvasHomeSlot(streamKey, pageIndex, capacity);
+    for (let i = 0; i < Math.min(capacity, MAX_PROBE); i++) {
+      if (this.#states[slot] === STATE_EMPTY) return undefined;
+      const record = this.#bySlot[slot];
+      if (record?.streamKey === streamKey && record.pageIndex === pageIndex) return record;
+      slot = slot + 1 === capacity ? 0 : slot + 1;
+    }
+    return undefined;
   }
 
   /** The page's interleaved frames if it is written and valid, else undefined. */
