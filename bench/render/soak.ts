@@ -1,0 +1,250 @@
+// Benchmark: a soak of the host. The demo project (assets/demo/make-demo.ts) in a temp folder with 4 attention
+// heads (Alpha, Beta and two more with other seeds), each looping the demo from another place, on the null driver,
+// and an edit every second (a marker region moved to a head's audible beat; every third edit also changes the Keys
+// region's gain, which re-renders that lane for every head). Records page misses, late blocks, renderer errors and,
+// every few seconds, the host's memory (RSS split anonymous/file, JS heap, external, array buffers), the canvas
+// file's disk use and its live page slots. Writes bench/results/render-soak.json.
+// Run: node --expose-gc --import tsx bench/render/soak.ts [--seconds 600] [--sample-seconds 5]
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { CanvasReader } from "../../app/audio/canvas-file";
+import { regionSpec } from "../../app/core/canvas/region-spec";
+import { applyCommands, type Command, newHead, newLane, newRegion } from "../../app/core/document";
+import { openSession } from "../../app/host/session";
+import { DEMO_BARS, DEMO_BPM, makeDemo } from "../../assets/demo/make-demo";
+import {
+  editProject,
+  importMarker,
+  load,
+  machine,
+  markerSequence,
+  prefixedIds,
+  record,
+  sleep,
+  uncommitted,
+} from "./common";
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "600" },
+    "sample-seconds": { type: "string", default: "5" },
+  },
+});
+const seconds = Number(values.seconds);
+const sampleSeconds = Number(values["sample-seconds"]);
+const LOOP_BEATS = DEMO_BARS * 4;
+const MiB = 2 ** 20;
+
+interface Sample {
+  readonly t: number;
+  readonly rssMiB: number;
+  readonly rssAnonMiB: number;
+  readonly rssFileMiB: number;
+  readonly heapUsedMiB: number;
+  readonly externalMiB: number;
+  readonly arrayBuffersMiB: number;
+  readonly canvasDiskMiB: number;
+  readonly liveSlots: number;
+  readonly pageMisses: number;
+  readonly lateBlocks: number;
+  readonly rendererErrors: number;
+  readonly pagesRendered: number;
+  readonly pagesCopied: number;
+  readonly minReadyAheadMs: number;
+  readonly edits: number;
+}
+
+function procStatus(): { anon: number; file: number } {
+  const text = readFileSync("/proc/self/status", "utf8");
+  const kib = (name: string) =>
+    Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? Number.NaN);
+  return { anon: kib("RssAnon") / 1024, file: kib("RssFile") / 1024 };
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+function mean(samples: readonly Sample[], field: keyof Sample): number {
+  return round1(samples.reduce((sum, s) => sum + s[field], 0) / Math.max(1, samples.length));
+}
+
+async function main(): Promise<void> {
+  const loadBefore = load();
+  const root = mkdtempSync(join(tmpdir(), "lc-render-soak-"));
+  const project = join(root, "demo");
+  await makeDemo(project);
+  const marker = await importMarker(project, markerSequence(DEMO_BPM, 1), "marker.mid");
+  const ids = prefixedIds("soak");
+  const markerLane = newLane(ids, { name: "Marker", gainDb: -12 });
+  let keysRegionId = "";
+  await editProject(project, (document) => {
+    const commands: Command[] = [{ kind: "addLane", lane: markerLane }];
+    for (const [name, seed] of [
+      ["Gamma", 3],
+      ["Delta", 4],
+    ] as const) {
+      commands.push({
+        kind: "addHead",
+        head: newHead(ids, { name, gainDb: -6, context: { temperature: 1, topP: 0.95, seed, style: "" } }),
+      });
+    }
+    const keysLane = document.lanes.find((lane) => lane.name === "Keys")!;
+    keysRegionId = document.regions.find((region) => region.laneId === keysLane.id)!.id;
+    const withHeads = applyCommands(document, commands).document;
+    const loops: Command[] = withHeads.heads.map((head, index) => ({
+      kind: "updateHead",
+      headId: head.id,
+      changes: {
+        positionBeat: index * 8,
+        loopStartBeat: 0,
+        loopEndBeat: LOOP_BEATS,
+        loopEnabled: true,
+      },
+    }));
+    return applyCommands(withHeads, loops).document;
+  });
+
+  const notes: string[] = [];
+  const session = await openSession(project, {
+    driver: "null",
+    autosaveMs: 0,
+    onNote: (text) => notes.push(text),
+  });
+  const samples: Sample[] = [];
+  let editCount = 0;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  try {
+    session.rewind();
+    await session.waitReady();
+    session.play();
+    session.start();
+    const started = performance.now();
+    let previous: string | undefined;
+    let seed = 99;
+    const random = () => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    let nextSample = 0;
+    let nextEdit = 1000;
+    const take = () => {
+      gc?.();
+      const memory = process.memoryUsage();
+      const status = procStatus();
+      const stats = session.stats();
+      const ready = Object.values(stats.renderer.readyAheadFrames);
+      const sample: Sample = {
+        t: round1((performance.now() - started) / 1000),
+        rssMiB: round1(memory.rss / MiB),
+        rssAnonMiB: round1(status.anon),
+        rssFileMiB: round1(status.file),
+        heapUsedMiB: round1(memory.heapUsed / MiB),
+        externalMiB: round1(memory.external / MiB),
+        arrayBuffersMiB: round1(memory.arrayBuffers / MiB),
+        canvasDiskMiB: round1((statSync(session.canvasPath).blocks * 512) / MiB),
+        liveSlots: new CanvasReader(session.canvasPath).pages().length,
+        pageMisses: stats.engine.pageMisses,
+        lateBlocks: stats.engine.lateBlocks,
+        rendererErrors: stats.rendererErrors,
+        pagesRendered: stats.renderer.pagesRendered,
+        pagesCopied: stats.renderer.pagesCopied,
+        minReadyAheadMs: Math.round((Math.min(...ready) / session.sampleRate) * 1000),
+        edits: editCount,
+      };
+      samples.push(sample);
+      if (samples.length % Math.max(1, Math.round(30 / sampleSeconds)) === 1)
+        console.log(JSON.stringify(sample));
+    };
+    while (performance.now() - started < seconds * 1000) {
+      const elapsed = performance.now() - started;
+      if (elapsed >= nextSample) {
+        take();
+        nextSample += sampleSeconds * 1000;
+      }
+      if (elapsed >= nextEdit) {
+        nextEdit += 1000;
+        const heads = session.heads();
+        const head = heads[Math.floor(random() * heads.length)]!;
+        const atBeat = Math.min(head.positionBeat + 0.5, LOOP_BEATS - 1);
+        const region = newRegion(ids, {
+          laneId: markerLane.id,
+          name: "Marker",
+          encodingHash: marker,
+          atBeat,
+          durationBeats: 1,
+          spec: regionSpec([0, 4, 0, 1, 0, 1], { is_output: false }),
+        });
+        const commands: Command[] = [{ kind: "addRegion", region }];
+        if (previous) commands.unshift({ kind: "removeRegion", regionId: previous });
+        if (editCount % 3 === 2) {
+          commands.push({
+            kind: "updateRegion",
+            regionId: keysRegionId,
+            changes: { gainDb: (editCount / 3) % 2 < 1 ? -4 : 0 },
+          });
+        }
+        session.apply(commands, "soak edit");
+        previous = region.id;
+        editCount++;
+      }
+      await sleep(Math.max(1, Math.min(nextSample, nextEdit) - (performance.now() - started)));
+    }
+    take();
+    const stats = session.stats();
+    const firstMinute = samples.filter((s) => s.t <= 60);
+    const lastMinute = samples.filter((s) => s.t >= samples.at(-1)!.t - 60);
+    const compare = (field: keyof Sample) => ({
+      firstMinute: mean(firstMinute, field),
+      lastMinute: mean(lastMinute, field),
+    });
+    const result = {
+      command: `node --expose-gc --import tsx bench/render/soak.ts --seconds ${seconds} --sample-seconds ${sampleSeconds}`,
+      machine: machine(),
+      uncommittedFilesOfOthers: uncommitted(),
+      loadBefore,
+      loadAfter: load(),
+      setup: `demo project + Marker lane, 4 heads looping beats 0-${LOOP_BEATS} from beats 0/8/16/24 (seeds 1-4), null driver, 256-frame blocks, lookahead 2 s, an edit every second (marker moved; every third edit also the Keys region's gain)`,
+      goal: "zero page misses; host memory flat",
+      seconds: round1((performance.now() - started) / 1000),
+      edits: editCount,
+      gcBeforeSamples: gc !== undefined,
+      pageMisses: stats.engine.pageMisses,
+      lateBlocks: stats.engine.lateBlocks,
+      callbacks: stats.engine.callbacks,
+      rendererErrors: stats.rendererErrors,
+      renderer: {
+        pagesRendered: stats.renderer.pagesRendered,
+        pagesCopied: stats.renderer.pagesCopied,
+        jobsDropped: stats.renderer.jobsDropped,
+      },
+      memory: {
+        rssMiB: compare("rssMiB"),
+        rssAnonMiB: compare("rssAnonMiB"),
+        rssFileMiB: compare("rssFileMiB"),
+        heapUsedMiB: compare("heapUsedMiB"),
+        externalMiB: compare("externalMiB"),
+        arrayBuffersMiB: compare("arrayBuffersMiB"),
+        canvasDiskMiB: compare("canvasDiskMiB"),
+        liveSlots: compare("liveSlots"),
+      },
+      notes,
+      samples,
+    };
+    console.log(
+      JSON.stringify({
+        seconds: result.seconds,
+        edits: result.edits,
+        pageMisses: result.pageMisses,
+        rendererErrors: result.rendererErrors,
+        memory: result.memory,
+      }),
+    );
+    console.log(`recorded ${record("soak", result)}`);
+  } finally {
+    await session.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await main();
