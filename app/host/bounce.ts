@@ -104,7 +104,7 @@ export async function bounce(projectDir: string, options: BounceOptions): Promis
         `the project in ${projectDir} has nothing to bounce (no regions): add a region first`,
       );
     }
-    session.seek(undefined, 0);
+    await session.seek(undefined, 0);
     await session.renderer.renderRange(heads, 0, frames, (done, total) =>
       options.onProgress?.({ phase: "render", done, total }),
     );

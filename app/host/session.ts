@@ -54,6 +54,8 @@ export interface SessionOptions {
   readonly autosaveMs?: number;
   /** rtaudio: fall back to the null driver when no device or server is available (default true). */
   readonly fallbackToNull?: boolean;
+  /** Longest wait of seek(), rewind() and an enabled setLoop() for the target's first pages. Default 500 ms. */
+  readonly seekWaitMs?: number;
   /** Notes for the user (a rebuilt cache, a driver fallback). */
   readonly onNote?: (text: string) => void;
 }
@@ -92,6 +94,14 @@ interface PendingSeek {
 
 const CHANNELS = 2;
 const PAGE_CAPACITY = 32_768;
+/**
+ * Default of `seekWaitMs`: how long a seek waits for the target's first pages before moving the engine's head
+ * anyway. A cold seek far into a lane costs the synthesizer's exact seek from its last checkpoint (measured on the
+ * demo, 2 cores: 80-440 ms), so 100 ms would still miss pages there; see docs/host.md.
+ */
+export const SEEK_WAIT_MS = 500;
+/** Pages at the target of a seek (or a loop start) that are rendered before the head moves there. */
+const SEEK_PAGES = 2;
 
 function requireSampleRate(sampleRate: number): number {
   if (!Number.isInteger(sampleRate) || sampleRate < 8000 || sampleRate > 384_000) {
@@ -107,6 +117,7 @@ export class Session {
   readonly sampleRate: number;
   readonly bufferFrames: number;
   readonly lookaheadFrames: number;
+  readonly framesPerPage: number;
   readonly editor: DocumentEditor;
   readonly engine: Engine;
   readonly renderer: LookaheadRenderer;
@@ -117,6 +128,9 @@ export class Session {
   readonly #slots = new Map<string, number>();
   readonly #playing: boolean[];
   readonly #pending: (PendingSeek | undefined)[];
+  /** A seek waiting for its target's first pages: the head is reported there (the renderer works there). */
+  readonly #preparing: ({ readonly frame: number; readonly token: number } | undefined)[];
+  #seekTokens = 0;
   readonly #unsubscribe: (() => void)[] = [];
   #document: ProjectDocument;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -138,6 +152,7 @@ export class Session {
     canvasPath: string;
     sampleRate: number;
     lookaheadFrames: number;
+    framesPerPage: number;
   }) {
     this.projectDir = parts.projectDir;
     this.#options = parts.options;
@@ -150,10 +165,12 @@ export class Session {
     this.sampleRate = parts.sampleRate;
     this.bufferFrames = parts.options.bufferFrames ?? 256;
     this.lookaheadFrames = parts.lookaheadFrames;
+    this.framesPerPage = parts.framesPerPage;
     this.editor = new DocumentEditor(parts.document);
     const maxHeads = this.engine.options.maxHeads;
     this.#playing = new Array<boolean>(maxHeads).fill(false);
     this.#pending = new Array<PendingSeek | undefined>(maxHeads).fill(undefined);
+    this.#preparing = new Array<{ frame: number; token: number } | undefined>(maxHeads).fill(undefined);
     this.#assignSlots(parts.document);
     this.#applyMixer(parts.document);
     this.#unsubscribe.push(
@@ -287,14 +304,18 @@ export class Session {
     this.#tick();
   }
 
-  /** Seeks to a beat; pages of the old window are never played again (the head's generation is bumped). */
-  seek(head: string | undefined, atBeat: number): void {
+  /**
+   * Seeks to a beat so that it lands on sound: the renderer moves there first, and the engine's head follows once
+   * the target's first pages are written (at most `seekWaitMs` later; then it moves anyway). Resolves when the
+   * engine has been told; bad input throws at once. Pages of the old window are never played again (the head's
+   * generation is bumped). A later seek of the same head wins over one still waiting.
+   */
+  seek(head: string | undefined, atBeat: number): Promise<void> {
     if (!Number.isFinite(atBeat) || atBeat < 0) {
       throw new HostError(`cannot seek to beat ${atBeat}: give a beat >= 0`);
     }
     const frame = beatToFrame(this.document.tempoMap, atBeat, this.sampleRate);
-    for (const id of this.#ids(head)) this.#seekSlot(id, frame);
-    this.#tick();
+    return this.#seekReady(this.#ids(head).map((id) => ({ id, frame })));
   }
 
   /**
@@ -304,25 +325,37 @@ export class Session {
   relocate(head: string | undefined, frame: number): void {
     for (const id of this.#ids(head)) {
       const slot = this.#slots.get(id)!;
+      this.#preparing[slot] = undefined;
       this.#pending[slot] = { counter: this.engine.seek(slot, frame), frame };
     }
     this.#tick();
   }
 
-  /** Seeks each head to its start position (the document's positionBeat). */
-  rewind(head?: string): void {
-    for (const id of this.#ids(head)) {
-      const found = findHead(this.document, id)!;
-      this.#seekSlot(id, beatToFrame(this.document.tempoMap, found.positionBeat, this.sampleRate));
-    }
-    this.#tick();
+  /** Seeks each head to its start position (the document's positionBeat), landing on sound like seek(). */
+  rewind(head?: string): Promise<void> {
+    return this.#seekReady(
+      this.#ids(head).map((id) => ({
+        id,
+        frame: beatToFrame(
+          this.document.tempoMap,
+          findHead(this.document, id)!.positionBeat,
+          this.sampleRate,
+        ),
+      })),
+    );
   }
 
-  /** Sets a head's loop range (saved in the document; a control-block change). */
-  setLoop(head: string, startBeat: number, endBeat: number, enabled: boolean): void {
+  /**
+   * Sets a head's loop range (saved in the document; a control-block change). An enabled loop waits (at most
+   * seekWaitMs) for the first pages at its start, so the jump back lands on sound.
+   */
+  async setLoop(head: string, startBeat: number, endBeat: number, enabled: boolean): Promise<void> {
     const headId = this.headId(head);
     if (enabled && !(endBeat > startBeat)) {
       throw new HostError(`loop end beat ${endBeat} must be after loop start beat ${startBeat}`);
+    }
+    if (enabled && startBeat >= 0) {
+      await this.#firstPages([headId], beatToFrame(this.document.tempoMap, startBeat, this.sampleRate));
     }
     this.apply(
       {
@@ -482,6 +515,8 @@ export class Session {
   }
 
   #audibleFrame(slot: number): number {
+    const preparing = this.#preparing[slot];
+    if (preparing) return preparing.frame;
     const pending = this.#pending[slot];
     if (pending) {
       const applied = this.engine.control.headSeekApplied(slot);
@@ -493,10 +528,53 @@ export class Session {
 
   #seekSlot(headId: string, frame: number): void {
     const slot = this.#slots.get(headId)!;
+    this.#preparing[slot] = undefined;
     const generation = this.renderer.seek(headId, frame);
     this.engine.setHeadGeneration(slot, generation);
     const counter = this.engine.seek(slot, frame);
     this.#pending[slot] = { counter, frame };
+  }
+
+  /** Renders the first pages at `frame` for the heads, waiting at most `seekWaitMs`; never throws. */
+  async #firstPages(headIds: readonly string[], frame: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const span = SEEK_PAGES * this.framesPerPage;
+    const ready = this.renderer.renderRange(headIds, frame, frame + span).catch((error: unknown) => {
+      // Not fatal: the head plays what is there (a page miss is counted); the renderer reports the cause.
+      if (!this.#closed) this.#note(`rendering at the seek target failed: ${(error as Error).message}`);
+    });
+    const waitMs = this.#options.seekWaitMs ?? SEEK_WAIT_MS;
+    await Promise.race([ready, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** The renderer moves to each target at once; the engine's head follows when the first pages are there. */
+  async #seekReady(targets: readonly { readonly id: string; readonly frame: number }[]): Promise<void> {
+    const waiting: { id: string; frame: number; slot: number; token: number; generation: number }[] = [];
+    for (const { id, frame } of targets) {
+      const slot = this.#slots.get(id)!;
+      const token = ++this.#seekTokens;
+      this.#preparing[slot] = { frame, token };
+      waiting.push({ id, frame, slot, token, generation: this.renderer.seek(id, frame) });
+    }
+    this.#tick();
+    await Promise.all(
+      [...new Set(targets.map((t) => t.frame))].map((frame) =>
+        this.#firstPages(
+          targets.filter((t) => t.frame === frame).map((t) => t.id),
+          frame,
+        ),
+      ),
+    );
+    if (this.#closed) return;
+    for (const { id, frame, slot, token, generation } of waiting) {
+      // A later seek of this head (or a relocate, or the head's removal) took over.
+      if (this.#preparing[slot]?.token !== token || this.#slots.get(id) !== slot) continue;
+      this.#preparing[slot] = undefined;
+      this.engine.setHeadGeneration(slot, generation);
+      this.#pending[slot] = { counter: this.engine.seek(slot, frame), frame };
+    }
+    this.#tick();
   }
 
   #tick(): void {
@@ -613,6 +691,9 @@ async function requireEncodings(
 /** Opens a project for playback or bounce. Errors name what is wrong and what to do; nothing in the project is written. */
 export async function openSession(projectDir: string, options: SessionOptions): Promise<Session> {
   const sampleRate = requireSampleRate(options.sampleRate ?? 48_000);
+  if (options.seekWaitMs !== undefined && !(Number.isFinite(options.seekWaitMs) && options.seekWaitMs >= 0)) {
+    throw new HostError(`seekWaitMs is ${options.seekWaitMs}: give a number of milliseconds >= 0`);
+  }
   const document = await openProject(projectDir);
   const soundfont = findSoundFont(options.soundfont === undefined ? {} : { explicitPath: options.soundfont });
   const framesPerPage = options.framesPerPage ?? 4096;
@@ -664,6 +745,7 @@ export async function openSession(projectDir: string, options: SessionOptions): 
       canvasPath: cache.path,
       sampleRate,
       lookaheadFrames,
+      framesPerPage,
     });
   } catch (error) {
     writer?.close();

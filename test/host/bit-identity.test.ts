@@ -17,7 +17,7 @@ describe("live capture vs offline bounce", () => {
     const session = await openSession(demo.project, { driver: "null", loops: false, autosaveMs: 0 });
     let captured: Float32Array;
     try {
-      session.seek(undefined, 0);
+      await session.seek(undefined, 0);
       await session.waitReady();
       session.startCapture(48_000 * 4);
       session.play();

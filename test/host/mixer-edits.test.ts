@@ -96,7 +96,7 @@ describe("mixer edits during playback", () => {
   });
 
   it("a content edit during playback goes to the renderer and is heard soon after, with no page miss", async () => {
-    session.seek(undefined, 0);
+    await session.seek(undefined, 0);
     session.apply(
       session.document.lanes.map((lane) => ({
         kind: "updateLane" as const,

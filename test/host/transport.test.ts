@@ -26,8 +26,8 @@ describe("transport", () => {
   const rendered = () => session.engine.stats().framesRendered;
 
   it("plays two heads at different places, stops one in place, resumes it, seeks while playing, loops", async () => {
-    session.seek("Alpha", 0);
-    session.seek("Beta", 16);
+    await session.seek("Alpha", 0);
+    await session.seek("Beta", 16);
     await session.waitReady();
     expect(rendered()).toBe(0);
     session.startCapture(48_000 * 8);
@@ -53,13 +53,13 @@ describe("transport", () => {
 
     // Everything so far was rendered ahead of the heads.
     expect(session.stats().engine.pageMisses).toBe(0);
-    session.seek("Alpha", 8);
+    await session.seek("Alpha", 8);
     await sleep(150);
     expect(position("Alpha")).toBeGreaterThanOrEqual(frame(8));
     expect(position("Alpha")).toBeLessThan(frame(8) + 0.5 * 48_000);
 
-    session.setLoop("Beta", 16, 17, true);
-    session.seek("Beta", 16);
+    await session.setLoop("Beta", 16, 17, true);
+    await session.seek("Beta", 16);
     await sleep(50);
     const missesBeforeLoop = session.stats().engine.pageMisses;
     const seen: number[] = [];
@@ -91,7 +91,7 @@ describe("transport", () => {
   }, 60_000);
 
   it("a stopped head's window is kept rendered: play is heard in the next block", async () => {
-    session.seek(undefined, 0);
+    await session.seek(undefined, 0);
     await session.waitReady();
     // The capture starts with the driver: its frame 0 is the engine's framesRendered now.
     const origin = rendered();
@@ -124,8 +124,8 @@ describe("transport", () => {
   });
 
   it("rewinds a head to its start position and plays from there", async () => {
-    session.seek(undefined, 12);
-    session.rewind("Beta");
+    await session.seek(undefined, 12);
+    await session.rewind("Beta");
     session.start();
     await sleep(100);
     session.engine.stop();
