@@ -54,6 +54,8 @@ interface Sample {
   readonly pagesCopied: number;
   readonly minReadyAheadMs: number;
   readonly edits: number;
+  /** The longest the main thread overslept a timer since the previous sample (a stalled event loop). */
+  readonly maxLoopLagMs: number;
 }
 
 function procStatus(): { anon: number; file: number } {
@@ -127,6 +129,7 @@ async function main(): Promise<void> {
       return seed / 2 ** 32;
     };
     let nextSample = 0;
+    let maxLag = 0;
     let nextEdit = 1000;
     const take = () => {
       gc?.();
@@ -151,7 +154,9 @@ async function main(): Promise<void> {
         pagesCopied: stats.renderer.pagesCopied,
         minReadyAheadMs: Math.round((Math.min(...ready) / session.sampleRate) * 1000),
         edits: editCount,
+        maxLoopLagMs: Math.round(maxLag),
       };
+      maxLag = 0;
       samples.push(sample);
       if (samples.length % Math.max(1, Math.round(30 / sampleSeconds)) === 1)
         console.log(JSON.stringify(sample));
@@ -188,7 +193,10 @@ async function main(): Promise<void> {
         previous = region.id;
         editCount++;
       }
-      await sleep(Math.max(1, Math.min(nextSample, nextEdit) - (performance.now() - started)));
+      const wait = Math.max(1, Math.min(nextSample, nextEdit) - (performance.now() - started));
+      const before = performance.now();
+      await sleep(wait);
+      maxLag = Math.max(maxLag, performance.now() - before - wait);
     }
     take();
     const stats = session.stats();
