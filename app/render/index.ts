@@ -588,7 +588,7 @@ class Renderer implements LookaheadRenderer {
           this.#pagesRendered += 1;
           this.#progressRanges();
           this.#checkSwitches();
-        }
+        } else this.#free(key, pageIndex); // retired while in flight: nothing would free it later
         this.#pump();
       },
       (error: Error) => {
@@ -707,6 +707,19 @@ class Renderer implements LookaheadRenderer {
     for (const listener of this.#listeners) listener(headId, keys);
   }
 
+  /** Gives a retired page's slot and disk space back (docs/canvas-file.md, "Freeing pages"). */
+  #free(key: bigint, pageIndex: number): void {
+    try {
+      this.#canvas.freePage(key, pageIndex);
+    } catch (error) {
+      this.#reportFailure(
+        new RenderError(
+          `cannot free page ${pageIndex} of stream ${key} in ${this.#canvas.path}: ${(error as Error).message}`,
+        ),
+      );
+    }
+  }
+
   /** Page failures are reported first and then every 1000th, so a broken canvas or worker cannot flood the host. */
   #reportFailure(error: Error): void {
     this.#failures += 1;
@@ -753,7 +766,7 @@ class Renderer implements LookaheadRenderer {
         continue;
       }
       this.#retired.delete(key);
-      for (const page of this.#written.get(key) ?? []) this.#canvas.freePage(key, page);
+      for (const page of this.#written.get(key) ?? []) this.#free(key, page);
       this.#written.delete(key);
       for (const id of this.#failed) if (id.startsWith(`${key}:`)) this.#failed.delete(id);
       this.#programs.delete(key);
