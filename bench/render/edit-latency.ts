@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const records: EditRecord[] = [];
   let captured: Float32Array = new Float32Array(0);
   try {
-    session.rewind();
+    await session.rewind();
     await session.waitReady();
     const maxFrames = Math.ceil((edits * 3 + 20) * RATE);
     session.startCapture(maxFrames);

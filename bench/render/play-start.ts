@@ -35,8 +35,8 @@ async function main(): Promise<void> {
   const session = await openSession(project, { driver: "null", bufferFrames: BUFFER, autosaveMs: 0 });
   const list: Trial[] = [];
   try {
-    session.rewind();
-    session.seek("Beta", 16);
+    await session.rewind();
+    await session.seek("Beta", 16);
     await session.waitReady();
     session.startCapture(Math.ceil(trials * 1.5 * RATE + 10 * RATE));
     session.start();
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     };
     for (let i = 0; i < trials; i++) {
       const atBeat = Math.round((0.25 + random() * (DEMO_BARS * 4 - 4)) * 1000) / 1000;
-      session.seek("Alpha", atBeat);
+      await session.seek("Alpha", atBeat);
       await session.waitReady({ heads: ["Alpha"] });
       await sleep(300);
       const playFrame = session.engine.stats().framesRendered;

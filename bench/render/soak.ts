@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   let editCount = 0;
   const gc = (globalThis as { gc?: () => void }).gc;
   try {
-    session.rewind();
+    await session.rewind();
     await session.waitReady();
     session.play();
     session.start();
