@@ -3,11 +3,18 @@
 // pages placed behind tombstones, the JS reference reader agrees with the kernel after reuse, and the callback
 // never accepts a slot that was reused between its lookup and its read.
 import { execFile } from "node:child_process";
-import { statSync } from "node:fs";
+import { closeSync, openSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CanvasReader, CanvasWriter, canvasHomeSlot, createCanvasFile } from "../../app/audio/canvas-file";
+import {
+  CanvasReader,
+  CanvasWriter,
+  canvasHomeSlot,
+  createCanvasFile,
+  encodeHeader,
+  fnv1a32,
+} from "../../app/audio/canvas-file";
 import { Engine } from "../../app/audio/engine";
 import { countMismatches, ReferenceMixer } from "../../app/audio/reference-mix";
 import { compileNative } from "../support/native-build";
@@ -241,6 +248,41 @@ describe("freeing page slots", () => {
       expect(engine.stats().pageMisses).toBe(ref.pageMisses);
       expect(ref.pageMisses).toBeGreaterThan(0);
       expect(native.filter((v) => v !== 0).length).toBeGreaterThan(native.length / 2);
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  it("a version-1 canvas file (no tombstones) is rejected as a cache by the writer, the reader and the engine", () => {
+    const path = join(tmp.dir, "v1.lcc");
+    const layout = createCanvasFile(path, {
+      sampleRate: 48000,
+      channels: 1,
+      framesPerPage: 1024,
+      pageCapacity: 8,
+    });
+    const header = Buffer.from(encodeHeader(layout));
+    header.writeUInt32LE(1, 8);
+    header.writeUInt32LE(fnv1a32(header.subarray(0, 64)), 64);
+    const fd = openSync(path, "r+");
+    try {
+      writeSync(fd, header, 0, header.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    const message =
+      /unsupported version 1 \(this build reads version 2\).*delete it and let the renderer rebuild it/;
+    expect(() => new CanvasWriter(path)).toThrow(message);
+    expect(() => new CanvasReader(path)).toThrow(message);
+    const engine = Engine.create({
+      sampleRate: 48000,
+      channels: 1,
+      maxHeads: 1,
+      maxLanes: 1,
+      maxBlockFrames: 256,
+    });
+    try {
+      expect(() => engine.openCanvas(path)).toThrow(message);
     } finally {
       engine.dispose();
     }
