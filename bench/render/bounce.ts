@@ -11,7 +11,7 @@ import { bounce } from "../../app/host/bounce";
 import { parseWav } from "../../app/spaces/audio/wav";
 import { writeMidi } from "../../app/spaces/midi/smf";
 import { benchmarkSong } from "../synth/song";
-import { load, machine, percentile, REPO, record, songProject } from "./common";
+import { load, machine, percentile, REPO, record, songProject, uncommitted } from "./common";
 
 const { values } = parseArgs({
   options: { rounds: { type: "string", default: "3" }, bars: { type: "string", default: "60" } },
@@ -64,6 +64,8 @@ const fluidsynth = (effects: boolean) => (out: string) =>
     midiPath,
   ]);
 
+const phases: { openToFirstPageMs: number; renderMs: number; mixWriteCloseMs: number }[] = [];
+
 interface Candidate {
   readonly name: string;
   readonly peer: boolean;
@@ -92,9 +94,24 @@ const CANDIDATES: Candidate[] = [
       dropCache();
       const cpu = process.cpuUsage();
       const started = performance.now();
-      await bounce(project, { out, bits: "16", session: { soundfont: SOUNDFONT, autosaveMs: 0 } });
+      let renderAt = 0;
+      let mixAt = 0;
+      await bounce(project, {
+        out,
+        bits: "16",
+        session: { soundfont: SOUNDFONT, autosaveMs: 0 },
+        onProgress: ({ phase }) => {
+          if (phase === "render" && renderAt === 0) renderAt = performance.now();
+          if (phase === "mix" && mixAt === 0) mixAt = performance.now();
+        },
+      });
       const wallMs = performance.now() - started;
       const used = process.cpuUsage(cpu);
+      phases.push({
+        openToFirstPageMs: Math.round(renderAt - started),
+        renderMs: Math.round(mixAt - renderAt),
+        mixWriteCloseMs: Math.round(performance.now() - mixAt),
+      });
       return { wallMs, cpuMs: (used.user + used.system) / 1000 };
     },
   },
@@ -181,6 +198,8 @@ async function main(): Promise<void> {
     sampleRate: RATE,
     rounds,
     rows,
+    coldInProcessPhases: phases,
+    uncommittedFilesOfOthers: uncommitted(),
   });
   console.log(`recorded ${path}`);
   rmSync(dir, { recursive: true, force: true });
