@@ -4,11 +4,11 @@
 import { Worker } from "node:worker_threads";
 import type { CanvasWriter } from "../audio/canvas-file";
 import { addonPath } from "../audio/native";
+import { workerScriptUrl } from "../node/worker-script";
 import { loadSoundFont } from "../spaces/synth/soundbank";
 import type { LaneProgram } from "./program";
 import type { FromWorker, RenderWorkerData, ToWorker } from "./protocol";
 import { type PageGeometry, StreamRenderer } from "./stream";
-import { renderWorkerUrl } from "./worker-entry";
 
 export interface RenderPool {
   /** Number of renderers that run at once. */
@@ -144,5 +144,5 @@ export async function createRenderPool(workers: number, settings: PoolSettings):
     throw new RangeError(`workers is ${workers}; use 0 (render in this thread) or more`);
   }
   if (workers === 0) return new ThreadPool(settings);
-  return new WorkerPool(await renderWorkerUrl(), workers, settings);
+  return new WorkerPool(await workerScriptUrl(import.meta.url, "render-worker"), workers, settings);
 }

@@ -4,12 +4,12 @@
 // Owned by app/spaces/synth; called by the CLI, the benchmark and the engine host's export.
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { workerScriptUrl } from "../../node/worker-script";
 import type { MidiSequence } from "../midi/sequence";
 import type { BounceJob, RecycleMessage, WorkerMessage } from "./bounce-protocol";
 import { type ChannelStem, channelStems, endFrame } from "./events";
 import { createMidiRenderer, mixStemsInto, type StemFrames } from "./renderer";
 import { loadSoundFont } from "./soundbank";
-import { bounceWorkerUrl } from "./worker-entry";
 
 export interface BounceOptions {
   readonly sequence: MidiSequence;
@@ -97,7 +97,7 @@ export async function bounceMidi(options: BounceOptions): Promise<BounceResult> 
   const localPool: StemFrames[][] = [];
   let mixedPages = 0;
   let failure: Error | undefined;
-  const url = await bounceWorkerUrl();
+  const url = await workerScriptUrl(import.meta.url, "bounce-worker");
   const workers: Worker[] = [];
   const running = new Set<Worker>();
 

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { workerScriptUrl } from "../../../app/node/worker-script";
 import { bounceMidi, bounceMidiSerial, planChannelGroups } from "../../../app/spaces/synth/bounce";
 import { channelStems, lastEventFrame } from "../../../app/spaces/synth/events";
-import { bounceWorkerUrl } from "../../../app/spaces/synth/worker-entry";
 import { benchmarkSong } from "../../../bench/synth/song";
 import { countDifferences, peak, TIMGM6MB } from "./fixtures";
 
@@ -40,11 +40,12 @@ describe("bounceMidi", () => {
   });
 
   it("starts workers from a cached JavaScript bundle of the worker when run from source", async () => {
-    const url = await bounceWorkerUrl();
+    const bounceModule = new URL("../../../app/spaces/synth/bounce.ts", import.meta.url).href;
+    const url = await workerScriptUrl(bounceModule, "bounce-worker");
     expect(url.pathname).toMatch(/node_modules\/\.cache\/lcanvas\/bounce-worker-[0-9a-f]{16}\.mjs$/);
     expect(existsSync(url)).toBe(true);
     expect(readFileSync(url, "utf8")).toMatch(/from "spessasynth_core"/);
-    expect(await bounceWorkerUrl()).toBe(url);
+    expect(await workerScriptUrl(bounceModule, "bounce-worker")).toBe(url);
   });
 
   it("reports a worker's failure as an error naming the problem", async () => {
