@@ -78,5 +78,6 @@ if [ -f scripts/build-native.mjs ]; then
   say "building the native audio addon"
   node scripts/build-native.mjs
 fi
-say "done"
+say "building the demo project's library (assets/demo)"
 node --import tsx assets/demo/make-demo.ts
+say "done"
