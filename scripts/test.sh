@@ -22,9 +22,11 @@ else
   excludes=()
   for d in "${realtime[@]}"; do excludes+=(--exclude "$d/**"); done
   echo "== vitest (in parallel)"
-  npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "${excludes[@]}" || status=1
+  # A hang inside native code (where vitest's own test timeout cannot fire) fails the phase instead of CI's clock.
+  timeout -k 30 1800 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json \
+    "${excludes[@]}" || status=1
   echo "== vitest (real-time audio, one file at a time)"
-  npx vitest run --no-file-parallelism --reporter=default --reporter=json --outputFile.json=.tmp/vitest-rt.json \
+  timeout -k 30 1800 npx vitest run --no-file-parallelism --reporter=default --reporter=json --outputFile.json=.tmp/vitest-rt.json \
     "${realtime[@]}" || status=1
   reports+=(.tmp/vitest.json .tmp/vitest-rt.json)
 fi

@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -418,14 +419,41 @@ class RtAudioDriverImpl final : public RtAudioDriver {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    try {
-      if (audio_->isStreamOpen()) {
-        if (audio_->isStreamRunning()) audio_->abortStream();
-        audio_->closeStream();
+    // RtAudio's own closer may still be inside jack_client_close (a dead server makes that slow), and a second
+    // close of the same client deadlocks inside libjack. So our close runs on a thread of its own with a time
+    // limit: if it does not finish, the stream is abandoned (the RtAudio object is leaked with its thread, never
+    // destroyed, since its destructor would close again) and stop() still returns.
+    struct Retiring {
+      std::unique_ptr<RtAudio> audio;
+      std::mutex mutex;
+      std::condition_variable done;
+      bool finished = false;
+    };
+    auto retiring = std::make_shared<Retiring>();
+    retiring->audio = std::move(audio_);
+    std::thread closer([retiring] {
+      try {
+        if (retiring->audio->isStreamOpen()) {
+          if (retiring->audio->isStreamRunning()) retiring->audio->abortStream();
+          retiring->audio->closeStream();
+        }
+      } catch (const RtAudioError&) {
       }
-    } catch (const RtAudioError&) {
+      retiring->audio.reset();
+      std::lock_guard<std::mutex> lock(retiring->mutex);
+      retiring->finished = true;
+      retiring->done.notify_all();
+    });
+    std::unique_lock<std::mutex> lock(retiring->mutex);
+    if (retiring->done.wait_for(lock, std::chrono::seconds(3), [&] { return retiring->finished; })) {
+      lock.unlock();
+      closer.join();
+    } else {
+      lock.unlock();
+      closer.detach();
+      abandonedStreams_.fetch_add(1);
+      setError("the audio server did not let the failed stream close within 3 s; it was abandoned");
     }
-    audio_.reset();
   }
 
   void setError(const std::string& text) {
@@ -521,6 +549,7 @@ class RtAudioDriverImpl final : public RtAudioDriver {
   Engine& engine_;
   DriverConfig config_;
   std::unique_ptr<RtAudio> audio_;
+  std::atomic<uint64_t> abandonedStreams_{0};
   std::unique_ptr<Driver> fallback_;
   mutable std::mutex controlMutex_;  // non-RT only: start/stop/reopen/watchdog
   std::condition_variable wake_;
