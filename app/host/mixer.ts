@@ -3,13 +3,10 @@
 // Owned by app/host; called by the session (app/host/session.ts) and the bounce (app/host/bounce.ts).
 import type { ControlBlock } from "../audio/control-block";
 import type { AttentionHead, Lane, ProjectDocument } from "../core/document";
+import { dbToGain } from "../core/gain";
 import { beatToFrame } from "../core/time/tempo-map";
 
-/** Decibels to a linear gain (0 dB = 1); -Infinity dB is silence. */
-export function dbToGain(gainDb: number): number {
-  if (gainDb === Number.NEGATIVE_INFINITY) return 0;
-  return 10 ** (gainDb / 20);
-}
+export { dbToGain };
 
 export function applyLaneControls(control: ControlBlock, lanes: readonly Lane[]): void {
   if (lanes.length > control.layout.maxLanes) {

@@ -2,6 +2,7 @@
 // project time, and the content-addressed stream key of each. Owned by app/render; called by the lookahead
 // renderer (index.ts) on the main thread. Programs are plain data so they can be posted to render workers.
 import type { AttentionHead, ProjectDocument, Region } from "../core/document";
+import { dbToGain } from "../core/gain";
 import { beatToFrame } from "../core/time/tempo-map";
 import { parseAbc } from "../spaces/abc/parse";
 import { loadAudio } from "../spaces/import";
@@ -158,7 +159,7 @@ export function laneSequence(document: ProjectDocument, placed: readonly PlacedM
     const startBeat = region.atBeat;
     const endBeat = region.atBeat + region.durationBeats;
     const shift = region.atBeat - region.offsetBeats;
-    const velocityGain = 10 ** (region.gainDb / 20);
+    const velocityGain = dbToGain(region.gainDb);
     for (const track of sequence.tracks) {
       const notes: MidiNote[] = [];
       for (const note of track.notes) {
@@ -265,7 +266,7 @@ export async function buildLaneProgram(
         startFrame,
         endFrame,
         sourceOffsetFrames,
-        gain: fround(10 ** (region.gainDb / 20)),
+        gain: fround(dbToGain(region.gainDb)),
         fadeFrames: Math.min(Math.round(FADE_SECONDS * sampleRate), Math.floor((endFrame - startFrame) / 2)),
         channelData,
       });

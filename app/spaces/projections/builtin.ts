@@ -2,6 +2,7 @@
 // audio -> audio gain (dB) and resample (libsamplerate). Each stores its output and records it with lineage via
 // recordDerived. Owned by app/spaces/projections; reached through defaultProjections().
 import { readFile, stat } from "node:fs/promises";
+import { dbToGain } from "../../core/gain";
 import { hashBytes } from "../../store/hash";
 import type { Artifact } from "../../store/types";
 import { ABC_DEFAULT_VELOCITY, ABC_PROJECTION_VERSION, parseAbc } from "../abc/parse";
@@ -198,7 +199,7 @@ const audioGain: Projection = {
     const input = single(this.name, inputs);
     const gainDb = numberParam(this.name, params, "gainDb", { min: MIN_GAIN_DB, max: MAX_GAIN_DB });
     const source = await loadAudio(handles, input);
-    const factor = Math.fround(10 ** (gainDb / 20));
+    const factor = Math.fround(dbToGain(gainDb));
     const channelData = source.channelData.map((plane) => {
       const out = new Float32Array(plane.length);
       for (let i = 0; i < plane.length; i++) out[i] = plane[i]! * factor;
