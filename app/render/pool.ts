@@ -99,8 +99,29 @@ class WorkerPool implements RenderPool {
 
   async close(): Promise<void> {
     const workers = this.#workers.splice(0);
-    for (const worker of workers) worker.removeAllListeners("exit");
+    const closed = new RenderClosedError();
+    for (const [slot, worker] of workers.entries()) {
+      // A reply already queued when close() is called must not reach the handler: it would unref() the worker
+      // after terminate() ref'd it, and a plain process could then end (exit code 13, an unsettled top-level
+      // await) before the worker's exit is reported. An error listener stays, so a late error is not thrown.
+      worker.removeAllListeners("message");
+      worker.removeAllListeners("exit");
+      worker.removeAllListeners("error");
+      worker.on("error", () => undefined);
+      const pending = this.#pending[slot]!;
+      for (const waiter of pending.values()) waiter.reject(closed);
+      pending.clear();
+    }
+    this.#pending.splice(0);
+    this.#failure ??= closed;
     await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
+
+class RenderClosedError extends Error {
+  constructor() {
+    super("the render pool was closed");
+    this.name = "RenderClosedError";
   }
 }
 
