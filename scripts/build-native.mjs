@@ -1,6 +1,9 @@
-// Builds the native audio addon (native/ -> native/build/Release/lcanvas_audio.node) with CMake, using the
-// Node-API headers from the installed npm packages node-api-headers and node-addon-api: no header download.
-// Called by scripts/setup.sh and `npm run build:native`. Options: --build-dir DIR, --define NAME=VALUE (repeatable).
+// Builds the native addons with CMake, using the Node-API headers from the installed npm packages node-api-headers
+// and node-addon-api: no header download. The audio addon (native/ -> native/build/Release/lcanvas_audio.node)
+// and the FluidSynth addon (native/synth/ -> native/synth/build/Release/lcanvas_synth.node; skipped with a note
+// when pkg-config finds no fluidsynth: the synth then falls back to spessasynth).
+// Called by scripts/setup.sh and `npm run build:native`. Options: --build-dir DIR (the audio addon only, e.g. guard
+// builds; the synth addon is not built then), --define NAME=VALUE (repeatable, audio addon).
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -48,3 +51,26 @@ run("cmake", [
 ]);
 run("cmake", ["--build", buildDir, "--parallel", "2"]);
 console.log(`build-native: built ${join(buildDir, "Release", "lcanvas_audio.node")}`);
+
+if (values["build-dir"] === undefined) {
+  const probe = spawnSync("pkg-config", ["--exists", "fluidsynth"], { stdio: "ignore" });
+  if (probe.status !== 0) {
+    console.log(
+      "build-native: FluidSynth development files not found (apt-get install libfluidsynth-dev); the synth addon is not built and MIDI renders with spessasynth",
+    );
+  } else {
+    const synthBuild = resolve(root, "native/synth/build");
+    mkdirSync(synthBuild, { recursive: true });
+    run("cmake", [
+      "-S",
+      join(root, "native/synth"),
+      "-B",
+      synthBuild,
+      "-DCMAKE_BUILD_TYPE=Release",
+      `-DNODE_API_INCLUDE=${napiInclude}`,
+      `-DNODE_ADDON_API_INCLUDE=${addonInclude}`,
+    ]);
+    run("cmake", ["--build", synthBuild, "--parallel", "2"]);
+    console.log(`build-native: built ${join(synthBuild, "Release", "lcanvas_synth.node")}`);
+  }
+}

@@ -11,10 +11,11 @@ say() { printf '[setup] %s\n' "$*"; }
 #   jackd2                                       headless JACK server (dummy backend) for the audio tests
 #   chromium                                     the browser the end-to-end tests drive (never a downloaded one)
 #   fluidsynth timgm6mb-soundfont                the General MIDI SoundFont, and the synth benchmarks compare with
+#   libfluidsynth-dev                            the FluidSynth library the synth addon (native/synth) links
 #   sox                                          measuring and converting audio in tests and benchmarks
 #   pulseaudio pulseaudio-utils libasound2-plugins  a private PulseAudio null sink for the rtaudio pulse/ALSA tests
 #   musescore-general-soundfont-small            a real .sf3 (Ogg Vorbis samples) for the synth's .sf3 tests
-APT_PACKAGES=(librtaudio-dev pkg-config cmake g++ make jackd2 chromium fluidsynth timgm6mb-soundfont sox musescore-general-soundfont-small pulseaudio pulseaudio-utils libasound2-plugins)
+APT_PACKAGES=(librtaudio-dev pkg-config cmake g++ make jackd2 chromium fluidsynth libfluidsynth-dev timgm6mb-soundfont sox musescore-general-soundfont-small pulseaudio pulseaudio-utils libasound2-plugins)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -75,7 +76,7 @@ else
 fi
 
 if [ -f scripts/build-native.mjs ]; then
-  say "building the native audio addon"
+  say "building the native addons (audio; FluidSynth synth)"
   node scripts/build-native.mjs
 fi
 say "building the demo project's library (assets/demo)"

@@ -7,7 +7,6 @@ import {
   type MIDIController,
   SpessaSynthProcessor,
 } from "spessasynth_core";
-import type { MidiSequence } from "../midi/sequence";
 import {
   type ChannelStem,
   channelStems,
@@ -18,50 +17,21 @@ import {
   endFrame,
   lastEventFrame,
 } from "./events";
-import type { LoadedSoundFont } from "./soundbank";
+import { createFluidMidiRenderer } from "./fluid";
+import { assembleRenderer, type MidiRenderer, type MidiRendererOptions } from "./render-common";
+import type { SpessaSoundFont } from "./soundbank";
+
+export {
+  checkFrames,
+  type MidiRenderer,
+  type MidiRendererOptions,
+  mixStems,
+  mixStemsInto,
+  type StemFrames,
+} from "./render-common";
 
 /** Largest block the synthesizer renders at once; block boundaries sit on multiples of it (and on event frames). */
 export const BLOCK_FRAMES = 128;
-const SCRATCH_FRAMES = 8192;
-
-export interface MidiRendererOptions {
-  readonly sequence: MidiSequence;
-  readonly soundfont: LoadedSoundFont;
-  readonly sampleRate: number;
-  /** Reverb and chorus; off by default. */
-  readonly effects?: boolean;
-  /** Render only these MIDI channels (the bounce splits work this way); all channels by default. */
-  readonly channels?: readonly number[];
-}
-
-export interface StemFrames {
-  readonly channel: number;
-  readonly left: Float32Array;
-  readonly right: Float32Array;
-}
-
-export interface MidiRenderer {
-  readonly sampleRate: number;
-  /** MIDI channels rendered, ascending: the fixed order in which they are summed. */
-  readonly channels: readonly number[];
-  /** Frame of the last event; release tails sound after it. */
-  readonly lastEventFrame: number;
-  /** The later of the last event and the sequence's `durationTicks`; release tails sound after it. */
-  readonly endFrame: number;
-  /** Absolute frame the next render starts at. */
-  readonly positionFrame: number;
-  /** Renders [positionFrame, positionFrame + frames) as interleaved stereo (L, R, L, R, ...) and advances. */
-  render(frames: number): Float32Array;
-  /**
-   * Same span, each channel apart (left/right planes); `mixStems` of the result equals `render`. With `into`
-   * (planes of exactly `frames` samples, one pair per channel in `channels` order) it renders into those.
-   */
-  renderStems(frames: number, into?: readonly StemFrames[]): StemFrames[];
-  /** Moves to `frame`; the next render equals what a render from 0 would give there. */
-  seek(frame: number): void;
-  /** Per channel, the frames a seek can restart from (found so far while rendering; 0 always). */
-  checkpoints(): Array<{ readonly channel: number; readonly frames: readonly number[] }>;
-}
 
 const SYNTH_DEFAULTS = { maxBufferSize: BLOCK_FRAMES, eventsEnabled: false, initialTime: 0 } as const;
 /** Least time between two checkpoints of a channel (fresh synthesizer after a silence; see docs/synth.md). */
@@ -90,7 +60,7 @@ function createSynth(sampleRate: number, effects: boolean): SpessaSynthProcessor
 class ChannelRenderer {
   readonly channel: number;
   readonly #stem: ChannelStem;
-  readonly #soundfont: LoadedSoundFont;
+  readonly #soundfont: SpessaSoundFont;
   readonly #sampleRate: number;
   readonly #effects: boolean;
   readonly #blockLeft = new Float32Array(BLOCK_FRAMES);
@@ -111,7 +81,7 @@ class ChannelRenderer {
   readonly #checkpointSpacingFrames: number;
   #lastCheckpointFrame = 0;
 
-  constructor(stem: ChannelStem, soundfont: LoadedSoundFont, sampleRate: number, effects: boolean) {
+  constructor(stem: ChannelStem, soundfont: SpessaSoundFont, sampleRate: number, effects: boolean) {
     this.channel = stem.channel;
     this.#stem = stem;
     this.#soundfont = soundfont;
@@ -250,117 +220,19 @@ class ChannelRenderer {
   }
 }
 
-/** Adds planes into interleaved `out` from frame `at`: for each frame, 0 + plane 0 + plane 1 + ..., rounded to
- * float32 after each addition. The one mixing rule of every path (whole render, pages, bounce). */
-function mixPlanesInto(
-  out: Float32Array,
-  at: number,
-  lefts: readonly Float32Array[],
-  rights: readonly Float32Array[],
-  frames: number,
-): void {
-  const count = lefts.length;
-  for (let i = 0; i < frames; i++) {
-    let left = 0;
-    let right = 0;
-    for (let s = 0; s < count; s++) {
-      left = Math.fround(left + lefts[s]![i]!);
-      right = Math.fround(right + rights[s]![i]!);
-    }
-    out[2 * (at + i)] = left;
-    out[2 * (at + i) + 1] = right;
-  }
-}
-
-/** Sums stems into interleaved `out` from frame `atFrame`, in ascending channel order (the order of every path). */
-export function mixStemsInto(
-  out: Float32Array,
-  atFrame: number,
-  stems: readonly StemFrames[],
-  frames: number,
-): void {
-  const ordered = [...stems].sort((x, y) => x.channel - y.channel);
-  mixPlanesInto(
-    out,
-    atFrame,
-    ordered.map((stem) => stem.left),
-    ordered.map((stem) => stem.right),
-    frames,
-  );
-}
-
-/** Sums stems into a new interleaved stereo span. */
-export function mixStems(stems: readonly StemFrames[], frames: number): Float32Array {
-  const out = new Float32Array(frames * 2);
-  mixStemsInto(out, 0, stems, frames);
-  return out;
-}
-
-function checkFrames(frames: number, what: string): void {
-  if (!(Number.isInteger(frames) && frames >= 0)) {
-    throw new RangeError(`${what} must be a whole number of frames >= 0, got ${frames}`);
-  }
-}
-
 export function createMidiRenderer(options: MidiRendererOptions): MidiRenderer {
   const { soundfont, sampleRate } = options;
+  if (soundfont.synth === "fluidsynth") return createFluidMidiRenderer({ ...options, soundfont });
   const stems = channelStems(options.sequence, sampleRate, options.channels);
   const renderers = stems.map(
     (stem) => new ChannelRenderer(stem, soundfont, sampleRate, options.effects ?? false),
   );
-  let positionFrame = 0;
-  let scratchLefts: Float32Array[] | undefined;
-  let scratchRights: Float32Array[] | undefined;
-
-  const renderStems = (frames: number, into?: readonly StemFrames[]): StemFrames[] => {
-    checkFrames(frames, "render length");
-    const result = renderers.map((renderer, i) => {
-      const reuse = into?.[i];
-      const fits =
-        reuse?.channel === renderer.channel && reuse.left.length === frames && reuse.right.length === frames;
-      const left = fits ? reuse.left : new Float32Array(frames);
-      const right = fits ? reuse.right : new Float32Array(frames);
-      renderer.render(left, right, 0, frames);
-      return { channel: renderer.channel, left, right };
-    });
-    positionFrame += frames;
-    return result;
-  };
-
-  return {
+  return assembleRenderer(renderers, {
     sampleRate,
     channels: stems.map((stem) => stem.channel),
     lastEventFrame: lastEventFrame(stems),
     endFrame: endFrame(options.sequence, stems, sampleRate),
-    get positionFrame() {
-      return positionFrame;
-    },
-    renderStems,
-    render(frames) {
-      checkFrames(frames, "render length");
-      const out = new Float32Array(frames * 2);
-      // Reused scratch planes: rendering a long span touches only the output's fresh memory.
-      scratchLefts ??= renderers.map(() => new Float32Array(SCRATCH_FRAMES));
-      scratchRights ??= renderers.map(() => new Float32Array(SCRATCH_FRAMES));
-      for (let done = 0; done < frames; ) {
-        const n = Math.min(SCRATCH_FRAMES, frames - done);
-        for (const [i, renderer] of renderers.entries()) {
-          renderer.render(scratchLefts[i]!, scratchRights[i]!, 0, n);
-        }
-        mixPlanesInto(out, done, scratchLefts, scratchRights, n);
-        done += n;
-      }
-      positionFrame += frames;
-      return out;
-    },
-    checkpoints: () =>
-      renderers.map((renderer) => ({ channel: renderer.channel, frames: renderer.checkpointFrames })),
-    seek(frame) {
-      checkFrames(frame, "seek position");
-      for (const renderer of renderers) renderer.seek(frame);
-      positionFrame = frame;
-    },
-  };
+  });
 }
 
 /** A whole sequence plus `tailFrames` of release, in one thread: the reference the parallel bounce must equal. */

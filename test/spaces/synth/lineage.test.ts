@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { chooseSynth, synthVersion } from "../../../app/spaces/synth/backend";
 import { SYNTH_PROJECTION_NAME, synthToolRecord } from "../../../app/spaces/synth/lineage";
 import { TIMGM6MB } from "./fixtures";
 
@@ -13,6 +14,7 @@ describe("synthToolRecord", () => {
       sampleRate: 44_100,
       effects: false,
       tailSeconds: 2,
+      synth: "spessasynth",
     });
     expect(record.kind).toBe("projection");
     expect(record.name).toBe(SYNTH_PROJECTION_NAME);
@@ -25,5 +27,21 @@ describe("synthToolRecord", () => {
       blockFrames: 128,
       checkpointSpacingSeconds: 2,
     });
+  });
+
+  it("names FluidSynth and its library version, the 64-frame grid, and never passes for spessasynth", () => {
+    const params = { soundfontPath: TIMGM6MB, sampleRate: 48_000, effects: false, tailSeconds: 2 };
+    const fluid = synthToolRecord({ ...params, synth: "fluidsynth" });
+    const spessa = synthToolRecord({ ...params, synth: "spessasynth" });
+    expect(fluid.params).toMatchObject({
+      renderer: `fluidsynth@${synthVersion("fluidsynth")}`,
+      blockFrames: 64,
+    });
+    expect(synthVersion("fluidsynth")).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(JSON.stringify(fluid.params)).not.toBe(JSON.stringify(spessa.params));
+    // Without a synth named, the record names the one chosen now (as the bounce chose it).
+    expect(synthToolRecord(params).params["renderer"]).toBe(
+      `${chooseSynth().name === "fluidsynth" ? "fluidsynth" : "spessasynth_core"}@${chooseSynth().version}`,
+    );
   });
 });

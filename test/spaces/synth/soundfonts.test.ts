@@ -2,6 +2,7 @@ import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SYNTH_NAMES } from "../../../app/spaces/synth/backend";
 import { loadSoundFont } from "../../../app/spaces/synth/soundbank";
 import {
   findSoundFont,
@@ -91,22 +92,31 @@ describe("listSoundFonts", () => {
 });
 
 describe("loadSoundFont", () => {
-  it("loads the .sf2 and the .sf3 General MIDI banks", async () => {
-    const sf2 = await loadSoundFont(TIMGM6MB);
-    expect(sf2.bank.presets.length).toBeGreaterThan(100);
-    const sf3 = await loadSoundFont(MUSESCORE_SF3);
-    expect(sf3.bank.presets.length).toBeGreaterThan(100);
+  it("loads the .sf2 and the .sf3 General MIDI banks (spessasynth)", async () => {
+    const sf2 = await loadSoundFont(TIMGM6MB, "spessasynth");
+    expect(sf2.synth === "spessasynth" && sf2.bank.presets.length).toBeGreaterThan(100);
+    const sf3 = await loadSoundFont(MUSESCORE_SF3, "spessasynth");
+    expect(sf3.synth === "spessasynth" && sf3.bank.presets.length).toBeGreaterThan(100);
   });
 
-  it("names a damaged file and what to do", async () => {
+  it("loads the .sf2 and the .sf3 General MIDI banks (FluidSynth: .sf3 samples decoded on demand)", async () => {
+    const sf2 = await loadSoundFont(TIMGM6MB, "fluidsynth");
+    expect(sf2.synth).toBe("fluidsynth");
+    expect(sf2.synthId).toMatch(/^fluidsynth@\d+\.\d+\.\d+$/);
+    expect(sf2.synth === "fluidsynth" && sf2.dynamicSampleLoading).toBe(false);
+    const sf3 = await loadSoundFont(MUSESCORE_SF3, "fluidsynth");
+    expect(sf3.synth === "fluidsynth" && sf3.dynamicSampleLoading).toBe(true);
+  });
+
+  it.each(SYNTH_NAMES)("names a damaged file and what to do (%s)", async (synth) => {
     const damaged = join(dir, "damaged.sf2");
     copyFileSync(TIMGM6MB, damaged);
     const head = fakeSoundFont(join(dir, "head.sf2"));
-    await expect(loadSoundFont(head)).rejects.toThrow(
+    await expect(loadSoundFont(head, synth)).rejects.toThrow(
       /head\.sf2 is a damaged or unsupported SoundFont.*re-install/,
     );
     writeFileSync(damaged, "nothing");
-    await expect(loadSoundFont(damaged)).rejects.toThrow(
+    await expect(loadSoundFont(damaged, synth)).rejects.toThrow(
       /damaged\.sf2 is too short|damaged\.sf2 is not a SoundFont/,
     );
   });
