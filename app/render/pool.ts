@@ -5,6 +5,7 @@ import { Worker } from "node:worker_threads";
 import type { CanvasWriter } from "../audio/canvas-file";
 import { addonPath } from "../audio/native";
 import { workerScriptUrl } from "../node/worker-script";
+import { chooseSynth, type SynthName } from "../spaces/synth/backend";
 import { loadSoundFont } from "../spaces/synth/soundbank";
 import type { LaneProgram } from "./program";
 import type { FromWorker, RenderWorkerData, ToWorker } from "./protocol";
@@ -35,7 +36,7 @@ class WorkerPool implements RenderPool {
   readonly #pending: Map<string, Pending>[] = [];
   #failure: Error | undefined;
 
-  constructor(url: URL, count: number, settings: PoolSettings) {
+  constructor(url: URL, count: number, settings: PoolSettings, synth: SynthName) {
     this.size = count;
     for (let slot = 0; slot < count; slot++) {
       // The bundled worker lives elsewhere than the sources, so its own module path cannot locate the addon: it is
@@ -65,6 +66,7 @@ class WorkerPool implements RenderPool {
       const init: ToWorker = {
         type: "init",
         soundfontPath: settings.soundfontPath,
+        synth,
         geometry: settings.geometry,
         canvasPath: settings.canvas.path,
         generation: settings.generation,
@@ -129,14 +131,16 @@ class ThreadPool implements RenderPool {
   readonly size = 1;
   readonly #streams = new Map<bigint, Promise<StreamRenderer>>();
   readonly #settings: PoolSettings;
+  readonly #synth: SynthName;
   #font: ReturnType<typeof loadSoundFont> | undefined;
 
-  constructor(settings: PoolSettings) {
+  constructor(settings: PoolSettings, synth: SynthName) {
     this.#settings = settings;
+    this.#synth = synth;
   }
 
   load(_slot: number, program: LaneProgram): void {
-    if (program.sequence) this.#font ??= loadSoundFont(this.#settings.soundfontPath);
+    if (program.sequence) this.#font ??= loadSoundFont(this.#settings.soundfontPath, this.#synth);
     const font = program.sequence ? this.#font! : Promise.resolve(null);
     this.#streams.set(
       program.key,
@@ -164,6 +168,8 @@ export async function createRenderPool(workers: number, settings: PoolSettings):
   if (!(Number.isInteger(workers) && workers >= 0)) {
     throw new RangeError(`workers is ${workers}; use 0 (render in this thread) or more`);
   }
-  if (workers === 0) return new ThreadPool(settings);
-  return new WorkerPool(await workerScriptUrl(import.meta.url, "render-worker"), workers, settings);
+  // The same choice as the stream keys' (program.ts): this process's setting, made on this thread.
+  const synth = chooseSynth().name;
+  if (workers === 0) return new ThreadPool(settings, synth);
+  return new WorkerPool(await workerScriptUrl(import.meta.url, "render-worker"), workers, settings, synth);
 }

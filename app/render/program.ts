@@ -8,6 +8,7 @@ import { parseAbc } from "../spaces/abc/parse";
 import { loadAudio } from "../spaces/import";
 import type { MidiNote, MidiSequence, MidiTrack } from "../spaces/midi/sequence";
 import { importMidi } from "../spaces/midi/smf";
+import { chooseSynth } from "../spaces/synth/backend";
 import { TempoMap } from "../spaces/synth/events";
 import { BLOCK_FRAMES } from "../spaces/synth/renderer";
 import { hashBytes } from "../store/hash";
@@ -16,9 +17,10 @@ import type { RealizeGenerative } from "./types";
 
 /**
  * Part of every stream key. Bump it whenever the audio a program renders to changes (synthesizer, mixing, fades):
- * pages of older keys in a kept canvas file are then never reused.
+ * pages of older keys in a kept canvas file are then never reused. The synthesizer's name and version are part of
+ * the key too (`synth`), so pages of FluidSynth and spessasynth never pass for each other.
  */
-export const RENDER_VERSION = 1;
+export const RENDER_VERSION = 2;
 /** Ticks per quarter note of a lane sequence (the project tempo map's resolution). */
 export const LANE_PPQ = 960;
 /** Release rendered after a lane's last MIDI event. */
@@ -286,6 +288,7 @@ export async function buildLaneProgram(
     channels: settings.channels,
     framesPerPage: settings.framesPerPage,
     soundfont: sequence ? settings.soundfontId : null,
+    synth: sequence ? chooseSynth().id : null,
     sequence,
     clips: clips.map(({ channelData: _, ...rest }) => rest),
     realizations,
@@ -334,7 +337,8 @@ function channelEvents(sequence: MidiSequence, sampleRate: number): Map<number, 
 
 /**
  * The first frame at which two programs of a lane may sound different: earlier frames are bit-identical, so
- * their pages can be copied. MIDI: the synthesizer's 128-frame block holding the first differing event (a new
+ * their pages can be copied. MIDI: the 128-frame block holding the first differing event (spessasynth splits blocks there; FluidSynth moves
+ * an event to the nearest 64-frame block edge, never before that block); a new
  * event splits that block); audio: the start of the first clip that differs. Infinity when they are the same.
  */
 export function firstChangedFrame(before: LaneProgram, after: LaneProgram, sampleRate: number): number {

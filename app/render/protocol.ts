@@ -1,4 +1,5 @@
 // Messages between the lookahead renderer (main thread) and its render workers. Owned by app/render.
+import type { SynthName } from "../spaces/synth/backend";
 import type { LaneProgram } from "./program";
 import type { PageGeometry } from "./stream";
 
@@ -6,6 +7,8 @@ export type ToWorker =
   | {
       readonly type: "init";
       readonly soundfontPath: string;
+      /** The synthesizer the stream keys name (chosen on the main thread): the worker uses it or fails. */
+      readonly synth: SynthName;
       readonly geometry: PageGeometry;
       /** The canvas file the worker writes its pages into (its own CanvasWriter). */
       readonly canvasPath: string;

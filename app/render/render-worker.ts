@@ -29,7 +29,7 @@ port.on("message", (message: ToWorker) => {
       geometry = message.geometry;
       generation = message.generation;
       writer = new CanvasWriter(message.canvasPath);
-      soundfont = loadSoundFont(message.soundfontPath);
+      soundfont = loadSoundFont(message.soundfontPath, message.synth);
       soundfont.catch(() => undefined);
       break;
     case "program": {

@@ -8,6 +8,7 @@ import type { MidiSequence } from "../../spaces/midi/sequence";
 import { importMidi, writeMidi } from "../../spaces/midi/smf";
 import { MarkovSampler } from "../../spaces/samplers/markov";
 import { SamplerInputError } from "../../spaces/samplers/sampler";
+import { chooseSynth, SynthChoiceError } from "../../spaces/synth/backend";
 import { bounceMidi } from "../../spaces/synth/bounce";
 import { MidiSequenceError } from "../../spaces/synth/events";
 import { findSoundFont, listSoundFonts, SoundFontError } from "../../spaces/synth/soundfonts";
@@ -67,6 +68,7 @@ function readMidiFile(path: string): MidiSequence {
 function asUserError(error: unknown): never {
   if (
     error instanceof SoundFontError ||
+    error instanceof SynthChoiceError ||
     error instanceof MidiSequenceError ||
     error instanceof SamplerInputError ||
     error instanceof EncodingError
@@ -88,13 +90,14 @@ function writeOutput(path: string, bytes: Uint8Array): void {
 const render: Command = {
   path: ["synth", "render"],
   usage:
-    "synth render FILE.mid --out OUT.wav [--soundfont PATH] [--rate 48000] [--effects] [--workers N] [--tail SECONDS] [--depth 16|24|32f]",
+    "synth render FILE.mid --out OUT.wav [--soundfont PATH] [--synth fluidsynth|spessasynth] [--rate 48000] [--effects] [--workers N] [--tail SECONDS] [--depth 16|24|32f]",
   summary:
     "Render a MIDI file through a SoundFont to WAV on every core (deterministic); prints one JSON object with frames, seconds and timing.",
   async run(args, io) {
     const { values, positionals } = parse(render, args, {
       out: { type: "string" },
       soundfont: { type: "string" },
+      synth: { type: "string" },
       rate: { type: "string" },
       effects: { type: "boolean" },
       workers: { type: "string" },
@@ -113,8 +116,11 @@ const render: Command = {
     const started = performance.now();
     try {
       const soundfont = findSoundFont({ explicitPath: values.soundfont });
+      const synth = chooseSynth(values.synth);
+      if (synth.note) io.err(`note: ${synth.note}`);
       const result = await bounceMidi({
         sequence,
+        synth: synth.name,
         soundfontPath: soundfont.path,
         sampleRate,
         effects: values.effects ?? false,
@@ -133,6 +139,7 @@ const render: Command = {
       printJson(io, {
         out: values.out,
         soundfont: soundfont.path,
+        synth: result.synthId,
         sampleRate,
         frames: result.frames,
         seconds: result.frames / sampleRate,

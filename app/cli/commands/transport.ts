@@ -220,11 +220,13 @@ const BOUNCE_OPTIONS = {
   head: { type: "string" },
   bits: { type: "string" },
   soundfont: { type: "string" },
+  synth: { type: "string" },
 } as const;
 
 const bounceCommand: Command = {
   path: ["bounce"],
-  usage: "bounce PROJECT --out MIX.wav [--stems DIR] [--head NAME] [--bits 16|24|32f] [--soundfont FILE]",
+  usage:
+    "bounce PROJECT --out MIX.wav [--stems DIR] [--head NAME] [--bits 16|24|32f] [--soundfont FILE] [--synth fluidsynth|spessasynth]",
   summary: "render a project offline through the engine's kernel into a WAV file (and one WAV per lane)",
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parse(bounceCommand, args, BOUNCE_OPTIONS);
@@ -234,6 +236,19 @@ const bounceCommand: Command = {
     if (bits !== "16" && bits !== "24" && bits !== "32f") {
       throw usageError(bounceCommand, `--bits must be 16, 24 or 32f, got "${bits}"`);
     }
+    // The synthesizer is a process-wide choice (stream keys and render workers read it): --synth sets it.
+    const { chooseSynth, SYNTH_ENV } = await import("../../spaces/synth/backend");
+    let synthNote: string | undefined;
+    try {
+      if (values.synth !== undefined) {
+        chooseSynth(values.synth);
+        process.env[SYNTH_ENV] = values.synth;
+      }
+      synthNote = chooseSynth().note;
+    } catch (error) {
+      throw usageError(bounceCommand, (error as Error).message);
+    }
+    if (synthNote) io.err(`note: ${synthNote}`);
     const { bounce } = await import("../../host/bounce");
     const progress = new Progress(io);
     // A closed stdout must not stop the bounce half way (the WAV is still written; lines are lost).

@@ -1,11 +1,14 @@
 // Messages between the bounce (bounce.ts) and its worker threads (bounce-worker.ts). Owned by app/spaces/synth.
 import type { MidiSequence } from "../midi/sequence";
+import type { SynthName } from "./backend";
 
 export interface BounceJob {
   readonly sequence: MidiSequence;
   readonly soundfontPath: string;
   readonly sampleRate: number;
   readonly effects: boolean;
+  /** The synthesizer the bounce chose: a worker renders with it or fails, never with another. */
+  readonly synth: SynthName;
   readonly channels: readonly number[];
   readonly totalFrames: number;
   readonly pageFrames: number;

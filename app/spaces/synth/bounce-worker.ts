@@ -8,7 +8,7 @@ import { loadSoundFont } from "./soundbank";
 async function run(job: BounceJob): Promise<void> {
   const port = parentPort!;
   const loadStart = performance.now();
-  const soundfont = await loadSoundFont(job.soundfontPath);
+  const soundfont = await loadSoundFont(job.soundfontPath, job.synth);
   const loadMs = performance.now() - loadStart;
   const renderStart = performance.now();
   const renderer = createMidiRenderer({

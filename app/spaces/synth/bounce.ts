@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { workerScriptUrl } from "../../node/worker-script";
 import type { MidiSequence } from "../midi/sequence";
+import { chooseSynth, type SynthName } from "./backend";
 import type { BounceJob, RecycleMessage, WorkerMessage } from "./bounce-protocol";
 import { type ChannelStem, channelStems, endFrame } from "./events";
 import { createMidiRenderer, mixStemsInto, type StemFrames } from "./renderer";
@@ -22,6 +23,8 @@ export interface BounceOptions {
   readonly workers?: number;
   /** Frames per page handed from a worker to the mix. Default 65536. */
   readonly pageFrames?: number;
+  /** The synthesizer; default: the chosen one (backend.ts: LCANVAS_SYNTH, else FluidSynth when it loads). */
+  readonly synth?: SynthName;
 }
 
 export interface BounceResult {
@@ -31,6 +34,8 @@ export interface BounceResult {
   readonly sampleRate: number;
   /** The channel groups, one per thread, heaviest first: the last is rendered by the calling thread. */
   readonly groups: readonly (readonly number[])[];
+  /** `name@version` of the synthesizer that rendered. */
+  readonly synthId: string;
 }
 
 function totalFramesOf(stems: readonly ChannelStem[], options: BounceOptions): number {
@@ -66,7 +71,7 @@ export function planChannelGroups(stems: readonly ChannelStem[], groups: number)
 
 /** The reference: everything in this thread. */
 export async function bounceMidiSerial(options: BounceOptions): Promise<BounceResult> {
-  const soundfont = await loadSoundFont(options.soundfontPath);
+  const soundfont = await loadSoundFont(options.soundfontPath, options.synth ?? chooseSynth().name);
   const renderer = createMidiRenderer({
     sequence: options.sequence,
     soundfont,
@@ -75,7 +80,13 @@ export async function bounceMidiSerial(options: BounceOptions): Promise<BounceRe
   });
   const frames = totalFramesOf(channelStems(options.sequence, options.sampleRate), options);
   const interleaved = renderer.render(frames);
-  return { interleaved, frames, sampleRate: options.sampleRate, groups: [[...renderer.channels]] };
+  return {
+    interleaved,
+    frames,
+    sampleRate: options.sampleRate,
+    groups: [[...renderer.channels]],
+    synthId: soundfont.synthId,
+  };
 }
 
 function yieldToMessages(): Promise<void> {
@@ -89,7 +100,8 @@ export async function bounceMidi(options: BounceOptions): Promise<BounceResult> 
   if (!(Number.isInteger(threads) && threads >= 1))
     throw new RangeError(`workers is ${threads}; use 1 or more`);
   const groups = planChannelGroups(stems, threads);
-  if (groups.length <= 1) return bounceMidiSerial(options);
+  const synth = options.synth ?? chooseSynth().name;
+  if (groups.length <= 1) return bounceMidiSerial({ ...options, synth });
   const pageFrames = options.pageFrames ?? 65_536;
   const pageCount = Math.ceil(frames / pageFrames);
   const interleaved = new Float32Array(frames * 2);
@@ -100,6 +112,7 @@ export async function bounceMidi(options: BounceOptions): Promise<BounceResult> 
   const url = await workerScriptUrl(import.meta.url, "bounce-worker");
   const workers: Worker[] = [];
   const running = new Set<Worker>();
+  let synthId = "";
 
   /** Mixes a page once every channel has arrived, then hands the buffers back to whoever rendered them. */
   const collect = (pageIndex: number, pageStems: readonly StemFrames[], owner: Worker | undefined): void => {
@@ -136,6 +149,7 @@ export async function bounceMidi(options: BounceOptions): Promise<BounceResult> 
         soundfontPath: options.soundfontPath,
         sampleRate: options.sampleRate,
         effects: options.effects ?? false,
+        synth,
         channels,
         totalFrames: frames,
         pageFrames,
@@ -168,7 +182,8 @@ export async function bounceMidi(options: BounceOptions): Promise<BounceResult> 
     // Workers take the heavier groups; this thread, which also mixes and starts first, renders the lightest.
     const remote = Promise.all(groups.slice(0, -1).map(startWorker));
     remote.catch(() => undefined);
-    const soundfont = await loadSoundFont(options.soundfontPath);
+    const soundfont = await loadSoundFont(options.soundfontPath, synth);
+    synthId = soundfont.synthId;
     const renderer = createMidiRenderer({
       sequence: options.sequence,
       soundfont,
@@ -187,5 +202,5 @@ export async function bounceMidi(options: BounceOptions): Promise<BounceResult> 
   }
   if (mixedPages !== pageCount)
     throw new Error(`bounce incomplete: ${mixedPages} of ${pageCount} pages mixed`);
-  return { interleaved, frames, sampleRate: options.sampleRate, groups };
+  return { interleaved, frames, sampleRate: options.sampleRate, groups, synthId };
 }
