@@ -24,6 +24,7 @@ export const STATS = {
   framesRenderedOff: 112,
   captureOverrunsOff: 120,
   driverFallbacksOff: 128,
+  missRecordsDroppedOff: 136,
 } as const;
 
 export const LANE = {
@@ -94,6 +95,8 @@ export interface EngineStats {
   framesRendered: number;
   captureOverruns: number;
   driverFallbacks: number;
+  /** Page misses counted but not recorded because the engine's miss ring was full (nobody drained it). */
+  missRecordsDropped: number;
 }
 
 export interface LaneControls {
@@ -352,6 +355,7 @@ export class ControlBlock {
       framesRendered: n(STATS.framesRenderedOff),
       captureOverruns: n(STATS.captureOverrunsOff),
       driverFallbacks: n(STATS.driverFallbacksOff),
+      missRecordsDropped: n(STATS.missRecordsDroppedOff),
     };
   }
 }

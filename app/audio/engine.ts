@@ -3,7 +3,13 @@
 // Controls are written into the shared control block and heard in the next block, with no re-render.
 import { closeSync, openSync, writeSync } from "node:fs";
 import { ControlBlock, type EngineStats } from "./control-block";
-import { loadAddon, type NativeCanvasInfo, type NativeDriverInfo, type NativeEngineInstance } from "./native";
+import {
+  loadAddon,
+  type NativeCanvasInfo,
+  type NativeDriverInfo,
+  type NativeEngineInstance,
+  type NativeMissRecord,
+} from "./native";
 
 export interface EngineOptions {
   sampleRate: number;
@@ -31,6 +37,45 @@ export interface StartOptions {
 }
 
 export type DriverInfo = NativeDriverInfo;
+
+/** Why a lane-segment was silence; the index is the native MissReason (native/src/engine.h). */
+export const MISS_REASONS = [
+  "no-canvas",
+  "page-out-of-range",
+  "absent",
+  "never-written",
+  "invalid",
+  "moved",
+  "stale",
+  "torn",
+] as const;
+export type MissReason = (typeof MISS_REASONS)[number];
+
+/**
+ * One page miss recorded by the callback: a lane-segment of a head that played silence. `engineFrame` is the
+ * output frame (the engine's framesRendered count) where the silent segment starts; `timelineFrame` is the head's
+ * timeline position there; `frames` how long the segment is (a segment ends at a page boundary, the loop end or
+ * the block end, so one missing page gives one record per block it spans).
+ */
+export interface PageMiss {
+  readonly engineFrame: number;
+  readonly timelineFrame: number;
+  readonly head: number;
+  readonly lane: number;
+  readonly streamKey: bigint;
+  readonly pageIndex: number;
+  readonly frameOffset: number;
+  readonly frames: number;
+  readonly wantedGeneration: number;
+  /** The page's generation where it was read (stale, invalid), else 0. */
+  readonly pageGeneration: number;
+  readonly reason: MissReason;
+}
+
+function toPageMiss(record: NativeMissRecord): PageMiss {
+  const { reason, ...rest } = record;
+  return { ...rest, reason: MISS_REASONS[reason] ?? "absent" };
+}
 
 export class Engine {
   readonly options: Readonly<EngineOptions>;
@@ -179,6 +224,15 @@ export class Engine {
 
   stats(): EngineStats {
     return this.control.stats();
+  }
+
+  /**
+   * The page misses the callback recorded since the last call, oldest first (at most `maxRecords`). The engine
+   * keeps up to 4096 undrained records; further misses are still counted in stats().pageMisses and the records
+   * lost are counted in stats().missRecordsDropped.
+   */
+  takeMisses(maxRecords = 4096): PageMiss[] {
+    return this.#engine().takeMisses(maxRecords).map(toPageMiss);
   }
 
   headPositionFrames(head: number): number {

@@ -52,7 +52,23 @@ export interface NativeEngineInstance {
   prefetch(aheadPages?: number): void;
   residentPages(streamKey: bigint, firstPage: number, count: number): number;
   evictCanvasFromPageCache(): void;
+  takeMisses(maxRecords?: number): NativeMissRecord[];
   dispose(): void;
+}
+
+/** One page miss as the callback recorded it (native/src/engine.h MissRecord). */
+export interface NativeMissRecord {
+  engineFrame: number;
+  timelineFrame: number;
+  streamKey: bigint;
+  pageIndex: number;
+  head: number;
+  lane: number;
+  frameOffset: number;
+  frames: number;
+  wantedGeneration: number;
+  pageGeneration: number;
+  reason: number;
 }
 
 export interface NativeCanvasWriterInstance {
@@ -92,6 +108,18 @@ export interface NativeAddon {
   listDevices(api?: string): NativeDeviceInfo[];
   hasRtAudio: boolean;
   rtGuardBuild: boolean;
+  /** Diagnostics: glibc's mallinfo2() over every arena of the process (empty object elsewhere). */
+  mallocStats(): MallocStats;
+  /** Diagnostics: glibc's malloc_trim(0), free arena memory back to the system; true when some was released. */
+  mallocTrim(): boolean;
+}
+
+export interface MallocStats {
+  arenaBytes?: number;
+  mmappedBytes?: number;
+  inUseBytes?: number;
+  freeBytes?: number;
+  topReleasableBytes?: number;
 }
 
 export const ADDON_PATH = resolve(

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CanvasWriter } from "../audio/canvas-file";
 import type { EngineStats } from "../audio/control-block";
-import { type DriverInfo, Engine } from "../audio/engine";
+import { type DriverInfo, Engine, type MissReason, type PageMiss } from "../audio/engine";
 import {
   applyCommands,
   type Command,
@@ -77,9 +77,41 @@ export interface HeadState {
   readonly positionBeat: number;
 }
 
+/** A page miss as the musician sees it: which head and lane played silence, where, and why. */
+export interface SessionMiss {
+  /** The engine's output frame where the silence starts (its framesRendered count). */
+  readonly engineFrame: number;
+  readonly headId: string;
+  readonly headName: string;
+  readonly lane: number;
+  readonly laneId: string;
+  readonly laneName: string;
+  /** The head's timeline position where the silence starts. */
+  readonly timelineFrame: number;
+  readonly atBeat: number;
+  readonly frames: number;
+  readonly pageIndex: number;
+  readonly streamKey: bigint;
+  readonly reason: MissReason;
+  readonly wantedGeneration: number;
+  readonly pageGeneration: number;
+}
+
+export interface SessionMissSummary {
+  /** Misses the session drained from the engine's record (equals engine.pageMisses unless records were dropped). */
+  readonly recorded: number;
+  readonly byReason: Readonly<Partial<Record<MissReason, number>>>;
+  /** The first few, oldest first. */
+  readonly first: readonly SessionMiss[];
+}
+
+/** How many of the first misses stats() keeps. */
+const FIRST_MISSES = 8;
+
 export interface SessionStats {
   readonly driver: string;
   readonly engine: EngineStats;
+  readonly misses: SessionMissSummary;
   readonly renderer: RendererStats;
   readonly heads: readonly HeadState[];
   readonly endFrame: number;
@@ -139,6 +171,10 @@ export class Session {
   #ticks = 0;
   #rendererErrors = 0;
   #closed = false;
+  #missesRecorded = 0;
+  readonly #missesByReason: Partial<Record<MissReason, number>> = {};
+  readonly #firstMisses: SessionMiss[] = [];
+  readonly #missListeners = new Set<(misses: readonly SessionMiss[]) => void>();
 
   /** Use openSession(). */
   constructor(parts: {
@@ -470,10 +506,25 @@ export class Session {
     });
   }
 
+  /**
+   * Calls `listener` with every batch of page misses the engine recorded (drained by the control loop every few
+   * milliseconds, and by stats()). Returns the unsubscribe function.
+   */
+  onMisses(listener: (misses: readonly SessionMiss[]) => void): () => void {
+    this.#missListeners.add(listener);
+    return () => this.#missListeners.delete(listener);
+  }
+
   stats(): SessionStats {
+    this.#drainMisses();
     return {
       driver: this.#driverName,
       engine: this.engine.stats(),
+      misses: {
+        recorded: this.#missesRecorded,
+        byReason: { ...this.#missesByReason },
+        first: [...this.#firstMisses],
+      },
       renderer: this.renderer.stats(),
       heads: this.heads(),
       endFrame: this.renderer.endFrame(),
@@ -577,9 +628,46 @@ export class Session {
     this.#tick();
   }
 
+  /** Moves the engine's miss records into the session's summary and to the onMisses listeners. */
+  #drainMisses(): void {
+    if (this.#closed) return;
+    const records = this.engine.takeMisses();
+    if (records.length === 0) return;
+    const document = this.editor.document;
+    const bySlot = new Map<number, string>();
+    for (const [id, slot] of this.#slots) bySlot.set(slot, id);
+    const misses = records.map((record: PageMiss): SessionMiss => {
+      const headId = bySlot.get(record.head) ?? `slot ${record.head}`;
+      const lane = document.lanes[record.lane];
+      return {
+        engineFrame: record.engineFrame,
+        headId,
+        headName: document.heads.find((h) => h.id === headId)?.name ?? headId,
+        lane: record.lane,
+        laneId: lane?.id ?? `lane ${record.lane}`,
+        laneName: lane?.name ?? `lane ${record.lane}`,
+        timelineFrame: record.timelineFrame,
+        atBeat: frameToBeat(document.tempoMap, Math.max(0, record.timelineFrame), this.sampleRate),
+        frames: record.frames,
+        pageIndex: record.pageIndex,
+        streamKey: record.streamKey,
+        reason: record.reason,
+        wantedGeneration: record.wantedGeneration,
+        pageGeneration: record.pageGeneration,
+      };
+    });
+    this.#missesRecorded += misses.length;
+    for (const miss of misses) {
+      this.#missesByReason[miss.reason] = (this.#missesByReason[miss.reason] ?? 0) + 1;
+      if (this.#firstMisses.length < FIRST_MISSES) this.#firstMisses.push(miss);
+    }
+    for (const listener of this.#missListeners) listener(misses);
+  }
+
   #tick(): void {
     if (this.#closed) return;
     this.#ticks++;
+    this.#drainMisses();
     const views: HeadView[] = this.editor.document.heads.map((head) => {
       const slot = this.#slots.get(head.id)!;
       return {

@@ -107,6 +107,8 @@ class Renderer implements LookaheadRenderer {
   readonly #programs = new Map<bigint, LaneProgram>();
   readonly #heads = new Map<string, HeadState>();
   readonly #written = new Map<bigint, Set<number>>();
+  /** Pages holding a stopgap (an old key's content) until their own render is written; freed with their key. */
+  readonly #stopgaps = new Map<bigint, Set<number>>();
   readonly #inFlight = new Set<string>();
   readonly #failed = new Set<string>();
   /** Per stream, per worker: the last page sent there (-1: none). */
@@ -125,6 +127,7 @@ class Renderer implements LookaheadRenderer {
   #pagesRendered = 0;
   #pagesCopied = 0;
   #pagesSilent = 0;
+  #pagesStopgap = 0;
   #jobsDropped = 0;
   #queueLength = 0;
   #failures = 0;
@@ -304,6 +307,14 @@ class Renderer implements LookaheadRenderer {
   /** Pages written as silence past a stream's end (no synthesis). */
   pagesSilent(): number {
     return this.#pagesSilent;
+  }
+
+  /**
+   * Pages of a new key that were given the old key's content at a switch, to be played until their own render
+   * replaces them (see #stopgap).
+   */
+  pagesStopgap(): number {
+    return this.#pagesStopgap;
   }
 
   /** Keys that currently have a program (live or retiring); for tests and diagnostics. */
@@ -628,6 +639,7 @@ class Renderer implements LookaheadRenderer {
   }
 
   #markWritten(key: bigint, pageIndex: number): void {
+    this.#stopgaps.get(key)?.delete(pageIndex);
     let pages = this.#written.get(key);
     if (!pages) {
       pages = new Set();
@@ -695,12 +707,66 @@ class Renderer implements LookaheadRenderer {
         if (!ready) break;
       }
       if (!ready) continue;
+      this.#stopgap(head, head.pending);
       head.active = head.pending;
       head.pending = null;
       switched = true;
       this.#notify(headId, head.active);
     }
     if (switched) this.#collectGarbage();
+  }
+
+  /**
+   * At a switch, the new keys have their first pages (the switch margin) but not yet the rest of the head's
+   * window, and the old keys are freed after the retire grace. A page the renderer then writes too late would be
+   * a dropout of the whole lane (the soak's misses: after an edit that re-renders a lane for 4 heads at 4 places,
+   * each new synthesizer cursor starts with an exact seek of up to a few hundred ms, so the pages after a head's
+   * margin come after the head reached them). So every page of the window that the new key lacks (and that is not
+   * being rendered) gets the old key's page now: pages before the first changed frame are the same bits (a real
+   * copy, marked written), later ones are a stopgap, played until the page's own render overwrites it (it is
+   * still wanted). What is heard there for a moment is the lane as it was before the edit, never silence.
+   */
+  #stopgap(head: HeadState, next: readonly bigint[]): void {
+    const fpp = this.#config.framesPerPage;
+    const first = Math.floor(head.view.audibleFrame / fpp);
+    const windowLast = Math.floor((head.view.audibleFrame + this.#config.lookaheadFrames - 1) / fpp);
+    for (const [lane, key] of next.entries()) {
+      const old = head.active[lane] ?? 0n;
+      if (key === 0n || old === 0n || key === old) continue;
+      const program = this.#programs.get(key);
+      const source = this.#written.get(old);
+      if (!program || !source) continue;
+      const copy = this.#copyFrom.get(key);
+      for (let page = first; page <= windowLast; page++) {
+        if (this.#written.get(key)?.has(page) || this.#inFlight.has(`${key}:${page}`)) continue;
+        if (!source.has(page) || page * fpp >= program.endFrame) continue;
+        const samples = this.#readPage(old, page);
+        if (!samples) continue;
+        const exact = copy !== undefined && copy.from === old && page < copy.beforePage;
+        if (exact) {
+          if (!this.#write(key, page, samples)) return;
+          this.#pagesCopied += 1;
+          continue;
+        }
+        try {
+          this.#canvas.writePage(key, page, PAGE_GENERATION, samples);
+        } catch (error) {
+          this.#reportFailure(
+            new RenderError(
+              `cannot write a stopgap page ${page} of stream ${key} to ${this.#canvas.path}: ${(error as Error).message}`,
+            ),
+          );
+          return;
+        }
+        this.#pagesStopgap += 1;
+        let held = this.#stopgaps.get(key);
+        if (!held) {
+          held = new Set();
+          this.#stopgaps.set(key, held);
+        }
+        held.add(page);
+      }
+    }
   }
 
   #notify(headId: string, keys: readonly bigint[]): void {
@@ -768,6 +834,8 @@ class Renderer implements LookaheadRenderer {
       this.#retired.delete(key);
       for (const page of this.#written.get(key) ?? []) this.#free(key, page);
       this.#written.delete(key);
+      for (const page of this.#stopgaps.get(key) ?? []) this.#free(key, page);
+      this.#stopgaps.delete(key);
       for (const id of this.#failed) if (id.startsWith(`${key}:`)) this.#failed.delete(id);
       this.#programs.delete(key);
       this.#copyFrom.delete(key);
@@ -792,6 +860,7 @@ export type LookaheadRendererImpl = LookaheadRenderer & {
   onError(listener: (error: Error) => void): () => void;
   settled(): Promise<void>;
   pagesSilent(): number;
+  pagesStopgap(): number;
   liveKeys(): bigint[];
   isWritten(key: bigint, pageIndex: number): boolean;
 };

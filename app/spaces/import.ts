@@ -1,12 +1,14 @@
 // The import and export pipeline of encodings: recognises a file (MIDI, WAV/FLAC/MP3/Ogg Vorbis, ABC), parses
-// and decodes it completely, and only then stores it in the library (original bytes once; ABC also gets its
-// `abc -> midi` projection as a child; audio keeps only the original unless the decoded form is asked for). Export turns an artifact back into a MIDI or WAV file (midi/abc to WAV through the projection registry's synthesizer).
+// and decodes it completely, and only then stores it in the library (original bytes once; each tune of an ABC file
+// gets its `abc -> midi` projection as a child; audio keeps only the original unless the decoded form is asked
+// for). Export turns an artifact back into a MIDI or WAV file (midi/abc to WAV through the projection registry's
+// synthesizer).
 // Callers: the CLI (app/cli/commands/encodings.ts), the engine host. Throws EncodingError for bad input.
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import type { Artifact, ArtifactGraph, ContentStore, NewArtifact } from "../store/types";
-import { ABC_DEFAULT_VELOCITY, ABC_PROJECTION_VERSION, parseAbc } from "./abc/parse";
+import { type AbcTune, abcProjectionParams, listAbcTunes, parseAbc } from "./abc/parse";
 import { decodeAudio, sniffAudio } from "./audio/decode";
 import { RESAMPLER, resample } from "./audio/resample";
 import { type PcmAudio, type WavExportDepth, writeWav } from "./audio/wav";
@@ -114,59 +116,7 @@ export async function importBytes(
     });
     return { file, id: artifact.id, hash, space: "midi", mediaType: "audio/midi", found, derived: [] };
   }
-  if (kind === "abc") {
-    const tune = parseAbc(bytes, file);
-    const midiBytes = writeMidi(tune.sequence);
-    const found = {
-      title: tune.title,
-      voices: tune.voices,
-      tunesInFile: tune.tunesInFile,
-      ...summariseSequence(tune.sequence),
-    };
-    const params = {
-      version: ABC_PROJECTION_VERSION,
-      tune: 1,
-      ppq: tune.sequence.ppq,
-      defaultVelocity: ABC_DEFAULT_VELOCITY,
-      repeats: "expanded",
-      rounded: tune.rounded,
-    };
-    const abcHash = await library.store.put(bytes);
-    const midiHash = await library.store.put(midiBytes);
-    const abcId = newId();
-    const midiId = newId();
-    const artifacts: NewArtifact[] = [
-      {
-        id: abcId,
-        hash: abcHash,
-        space: "abc",
-        mediaType: "text/vnd.abc",
-        creator,
-        metadata: { fileName, title: tune.title, fields: tune.fields, tunesInFile: tune.tunesInFile },
-        tool: { kind: "import", name: "import.abc", params: {} },
-      },
-      {
-        id: midiId,
-        hash: midiHash,
-        space: "midi",
-        mediaType: "audio/midi",
-        creator,
-        metadata: { fileName, title: tune.title, ...summariseSequence(tune.sequence) },
-        parents: [abcId],
-        tool: { kind: "projection", name: "abc->midi", params },
-      },
-    ];
-    await library.graph.addMany(artifacts);
-    return {
-      file,
-      id: abcId,
-      hash: abcHash,
-      space: "abc",
-      mediaType: "text/vnd.abc",
-      found,
-      derived: [{ id: midiId, hash: midiHash, space: "midi" }],
-    };
-  }
+  if (kind === "abc") return importAbc(library, bytes, file, fileName, creator);
   const projectRate = options.projectRate ?? DEFAULT_PROJECT_RATE;
   const decoded = await decodeAudio(bytes, file);
   const mediaType = {
@@ -390,4 +340,89 @@ export async function exportArtifact(
   const bits = options.bits ?? SOURCE_DEPTHS[decoded.wav?.sampleFormat ?? ""] ?? "24";
   const { bytes, clippedSamples } = writeWav(audio, bits);
   return { format: "wav", bytes, clippedSamples, sampleRate: audio.sampleRate, bits };
+}
+
+/**
+ * An ABC file: the file is stored once, and every tune that parses gets its `abc -> midi` child (a tune book
+ * becomes one MIDI artifact per tune). A tune that does not parse is reported in `found.skippedTunes` and the
+ * others are imported; when none parses, the first tune's error is thrown and nothing is stored.
+ */
+async function importAbc(
+  library: LibraryHandles,
+  bytes: Uint8Array,
+  file: string,
+  fileName: string,
+  creator: string,
+): Promise<ImportSummary> {
+  const refs = listAbcTunes(bytes, file);
+  const parsed: AbcTune[] = [];
+  const skippedTunes: Array<{ tune: number; x: string; title: string; error: string }> = [];
+  let firstError: unknown;
+  for (const ref of refs) {
+    try {
+      parsed.push(parseAbc(bytes, file, { tune: ref.tune }));
+    } catch (error) {
+      if (!(error instanceof EncodingError)) throw error;
+      firstError ??= error;
+      skippedTunes.push({ tune: ref.tune, x: ref.x, title: ref.title, error: error.message });
+    }
+  }
+  const first = parsed[0];
+  if (!first) throw firstError;
+  const several = refs.length > 1;
+  const found = {
+    title: first.title,
+    voices: first.voices,
+    tunesInFile: first.tunesInFile,
+    ...summariseSequence(first.sequence),
+    ...(several
+      ? {
+          tunesImported: parsed.length,
+          tunes: parsed.map((t) => ({
+            tune: t.tune,
+            x: t.x,
+            title: t.title,
+            notes: t.sequence.tracks.reduce((sum, track) => sum + track.notes.length, 0),
+            durationBeats: ticksToBeats(t.sequence, t.sequence.durationTicks),
+          })),
+          skippedTunes,
+        }
+      : {}),
+  };
+  const abcHash = await library.store.put(bytes);
+  const abcId = newId();
+  const artifacts: NewArtifact[] = [
+    {
+      id: abcId,
+      hash: abcHash,
+      space: "abc",
+      mediaType: "text/vnd.abc",
+      creator,
+      metadata: { fileName, title: first.title, fields: first.fields, tunesInFile: first.tunesInFile },
+      tool: { kind: "import", name: "import.abc", params: {} },
+    },
+  ];
+  const derived: Array<{ id: string; hash: string; space: string }> = [];
+  for (const tune of parsed) {
+    const midiHash = await library.store.put(writeMidi(tune.sequence));
+    const midiId = newId();
+    artifacts.push({
+      id: midiId,
+      hash: midiHash,
+      space: "midi",
+      mediaType: "audio/midi",
+      creator,
+      metadata: {
+        fileName,
+        title: tune.title,
+        ...(several ? { tune: tune.tune, x: tune.x } : {}),
+        ...summariseSequence(tune.sequence),
+      },
+      parents: [abcId],
+      tool: { kind: "projection", name: "abc->midi", params: abcProjectionParams(tune) },
+    });
+    derived.push({ id: midiId, hash: midiHash, space: "midi" });
+  }
+  await library.graph.addMany(artifacts);
+  return { file, id: abcId, hash: abcHash, space: "abc", mediaType: "text/vnd.abc", found, derived };
 }

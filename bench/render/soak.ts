@@ -12,7 +12,9 @@ import { parseArgs } from "node:util";
 import { CanvasReader } from "../../app/audio/canvas-file";
 import { regionSpec } from "../../app/core/canvas/region-spec";
 import { applyCommands, type Command, newHead, newLane, newRegion } from "../../app/core/document";
-import { openSession } from "../../app/host/session";
+import { beatToFrame } from "../../app/core/time/tempo-map";
+import { openSession, type SessionMiss } from "../../app/host/session";
+import type { LookaheadRendererImpl } from "../../app/render/index";
 import { DEMO_BARS, DEMO_BPM, makeDemo } from "../../assets/demo/make-demo";
 import {
   editProject,
@@ -67,6 +69,31 @@ function procStatus(): { anon: number; file: number } {
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
+/** A page miss with what was going on around it (see docs/render.md, "Page misses"). */
+interface MissContext {
+  readonly t: number;
+  readonly head: string;
+  readonly lane: string;
+  readonly atBeat: number;
+  readonly pageIndex: number;
+  readonly frameOffset: number;
+  readonly frames: number;
+  readonly reason: string;
+  readonly streamKey: string;
+  /** Frames from the loop start to the missed segment (small: just after a loop wrap). */
+  readonly sinceLoopStartFrames: number;
+  /** Engine frames since the last edit was applied / since this head last switched keys. */
+  readonly msSinceEdit: number;
+  readonly msSinceHeadSwitch: number;
+  /** The missed key: the head's current key on that lane, the one before the last switch, or another. */
+  readonly keyIs: "current" | "previous" | "other";
+  /** At the drain (a few ms later): the renderer still has a program for the key / has the page written. */
+  readonly keyLive: boolean;
+  readonly pageWritten: boolean;
+  /** Late null-driver blocks since the previous sample. */
+  readonly lateBlocksSinceSample: number;
+}
+
 function mean(samples: readonly Sample[], field: keyof Sample): number {
   return round1(samples.reduce((sum, s) => sum + s[field], 0) / Math.max(1, samples.length));
 }
@@ -114,7 +141,57 @@ async function main(): Promise<void> {
     onNote: (text) => notes.push(text),
   });
   const samples: Sample[] = [];
+  const missLog: MissContext[] = [];
   let editCount = 0;
+  const renderer = session.renderer as LookaheadRendererImpl;
+  const frameMs = (frames: number) => Math.round((frames / session.sampleRate) * 10000) / 10;
+  const engineFrame = () => session.engine.stats().framesRendered;
+  const loopStartFrame = beatToFrame(session.document.tempoMap, 0, session.sampleRate);
+  let lastEditFrame = Number.NaN;
+  let lateAtSample = 0;
+  const switches = new Map<
+    string,
+    { frame: number; previous: readonly bigint[]; current: readonly bigint[] }
+  >();
+  for (const id of session.headIds()) {
+    switches.set(id, { frame: Number.NaN, previous: [], current: renderer.streamKeys(id) });
+  }
+  renderer.onStreamKeysChanged((headId, keys) => {
+    const before = switches.get(headId);
+    switches.set(headId, { frame: engineFrame(), previous: before?.current ?? [], current: keys });
+  });
+  session.onMisses((misses: readonly SessionMiss[]) => {
+    const late = session.engine.stats().lateBlocks;
+    for (const miss of misses) {
+      const sw = switches.get(miss.headId);
+      const keyIs =
+        sw?.current[miss.lane] === miss.streamKey
+          ? "current"
+          : sw?.previous[miss.lane] === miss.streamKey
+            ? "previous"
+            : "other";
+      const context: MissContext = {
+        t: round1(frameMs(miss.engineFrame) / 1000),
+        head: miss.headName,
+        lane: miss.laneName,
+        atBeat: Math.round(miss.atBeat * 1000) / 1000,
+        pageIndex: miss.pageIndex,
+        frameOffset: miss.timelineFrame - miss.pageIndex * session.framesPerPage,
+        frames: miss.frames,
+        reason: miss.reason,
+        streamKey: `0x${miss.streamKey.toString(16)}`,
+        sinceLoopStartFrames: miss.timelineFrame - loopStartFrame,
+        msSinceEdit: frameMs(miss.engineFrame - lastEditFrame),
+        msSinceHeadSwitch: frameMs(miss.engineFrame - (sw?.frame ?? Number.NaN)),
+        keyIs,
+        keyLive: renderer.liveKeys().includes(miss.streamKey),
+        pageWritten: renderer.isWritten(miss.streamKey, miss.pageIndex),
+        lateBlocksSinceSample: late - lateAtSample,
+      };
+      missLog.push(context);
+      if (missLog.length <= 200) console.log(`miss ${JSON.stringify(context)}`);
+    }
+  });
   const gc = (globalThis as { gc?: () => void }).gc;
   try {
     await session.rewind();
@@ -157,6 +234,7 @@ async function main(): Promise<void> {
         maxLoopLagMs: Math.round(maxLag),
       };
       maxLag = 0;
+      lateAtSample = stats.engine.lateBlocks;
       samples.push(sample);
       if (samples.length % Math.max(1, Math.round(30 / sampleSeconds)) === 1)
         console.log(JSON.stringify(sample));
@@ -189,6 +267,7 @@ async function main(): Promise<void> {
             changes: { gainDb: (editCount / 3) % 2 < 1 ? -4 : 0 },
           });
         }
+        lastEditFrame = engineFrame();
         session.apply(commands, "soak edit");
         previous = region.id;
         editCount++;
@@ -218,6 +297,8 @@ async function main(): Promise<void> {
       edits: editCount,
       gcBeforeSamples: gc !== undefined,
       pageMisses: stats.engine.pageMisses,
+      missesByReason: stats.misses.byReason,
+      missRecordsDropped: stats.engine.missRecordsDropped,
       lateBlocks: stats.engine.lateBlocks,
       callbacks: stats.engine.callbacks,
       rendererErrors: stats.rendererErrors,
@@ -237,6 +318,7 @@ async function main(): Promise<void> {
         liveSlots: compare("liveSlots"),
       },
       notes,
+      misses: missLog,
       samples,
     };
     console.log(

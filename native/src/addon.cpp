@@ -1,8 +1,10 @@
 // Owns the Node-API surface of lcanvas_audio.node: NativeEngine (engine + driver + capture), CanvasWriter
 // (non-real-time page writer), controlLayout() and device listing. Callers: app/audio/*.ts only.
 // Node-API only, no per-process globals: loads in Node, Electron main and worker threads.
+#include <malloc.h>
 #include <napi.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -89,6 +91,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                            InstanceMethod("prefetch", &NativeEngine::Prefetch),
                            InstanceMethod("residentPages", &NativeEngine::ResidentPages),
                            InstanceMethod("evictCanvasFromPageCache", &NativeEngine::EvictCanvasFromPageCache),
+                           InstanceMethod("takeMisses", &NativeEngine::TakeMisses),
                            InstanceMethod("dispose", &NativeEngine::Dispose),
                        });
   }
@@ -323,6 +326,36 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     });
   }
 
+  // takeMisses(maxRecords?): the page misses the callback recorded since the last call, oldest first.
+  Napi::Value TakeMisses(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&]() -> Napi::Value {
+      Napi::Env env = info.Env();
+      size_t max = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value()
+                                                           : lc::kMissRingEntries;
+      std::vector<lc::MissRecord> records;
+      records.reserve(std::min<size_t>(max, lc::kMissRingEntries));
+      engine().takeMisses(records, max);
+      Napi::Array out = Napi::Array::New(env, records.size());
+      for (size_t i = 0; i < records.size(); ++i) {
+        const lc::MissRecord& m = records[i];
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("engineFrame", Napi::Number::New(env, static_cast<double>(m.engineFrame)));
+        o.Set("timelineFrame", Napi::Number::New(env, static_cast<double>(m.timelineFrame)));
+        o.Set("streamKey", Napi::BigInt::New(env, m.streamKey));
+        o.Set("pageIndex", Napi::Number::New(env, static_cast<double>(m.pageIndex)));
+        o.Set("head", m.head);
+        o.Set("lane", m.lane);
+        o.Set("frameOffset", m.frameOffset);
+        o.Set("frames", m.frames);
+        o.Set("wantedGeneration", m.wantedGeneration);
+        o.Set("pageGeneration", m.pageGeneration);
+        o.Set("reason", m.reason);
+        out.Set(static_cast<uint32_t>(i), o);
+      }
+      return out;
+    });
+  }
+
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     shutdown();
     controlRef_.Reset();
@@ -425,6 +458,7 @@ Napi::Value ControlLayout(const Napi::CallbackInfo& info) {
   set("framesRenderedOff", cb::kFramesRenderedOff);
   set("captureOverrunsOff", cb::kCaptureOverrunsOff);
   set("driverFallbacksOff", cb::kDriverFallbacksOff);
+  set("missRecordsDroppedOff", cb::kMissRecordsDroppedOff);
   set("lanesOff", cb::kLanesOff);
   set("laneStride", cb::kLaneStride);
   set("laneGainOff", cb::kLaneGainOff);
@@ -497,12 +531,39 @@ Napi::Value ListDevices(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// Diagnostics (benchmarks): the C heap of the whole process (every glibc arena, all threads), and giving its free
+// memory back to the system. Not real-time; glibc only.
+Napi::Value MallocStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 m = mallinfo2();
+  auto set = [&](const char* k, size_t v) { o.Set(k, Napi::Number::New(env, static_cast<double>(v))); };
+  set("arenaBytes", m.arena);        // obtained with sbrk/arena heaps (not mmapped chunks)
+  set("mmappedBytes", m.hblkhd);     // large chunks in their own mmap
+  set("inUseBytes", m.uordblks);     // allocated and not freed
+  set("freeBytes", m.fordblks);      // free but kept by the allocator
+  set("topReleasableBytes", m.keepcost);
+#endif
+  return o;
+}
+
+Napi::Value MallocTrim(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeEngine", NativeEngine::Define(env));
   exports.Set("CanvasWriter", CanvasWriter::Define(env));
   exports.Set("controlLayout", Napi::Function::New(env, ControlLayout));
   exports.Set("compiledApis", Napi::Function::New(env, CompiledApis));
   exports.Set("listDevices", Napi::Function::New(env, ListDevices));
+  exports.Set("mallocStats", Napi::Function::New(env, MallocStats));
+  exports.Set("mallocTrim", Napi::Function::New(env, MallocTrim));
 #ifdef LC_HAVE_RTAUDIO
   exports.Set("hasRtAudio", Napi::Boolean::New(env, true));
 #else

@@ -170,14 +170,16 @@ int32_t CanvasFile::findSlot(uint64_t streamKey, uint32_t pageIndex) const noexc
 
 CanvasFile::ReadResult CanvasFile::readSlice(int32_t slot, uint64_t streamKey, uint32_t pageIndex,
                                              uint32_t frameOffset, uint32_t frames, uint32_t minGeneration,
-                                             float* dst, uint32_t maxAttempts, uint64_t& retries) const noexcept {
+                                             float* dst, uint32_t maxAttempts, uint64_t& retries,
+                                             uint32_t& pageGeneration) const noexcept {
   uint8_t* e = entry(static_cast<uint32_t>(slot));
   uint32_t* seq = w32(e + kESeq);
   const float* src = pageData(static_cast<uint32_t>(slot)) + uint64_t{frameOffset} * info_.channels;
   size_t bytes = size_t{frames} * info_.channels * sizeof(float);
+  pageGeneration = 0;
   for (uint32_t attempt = 0; attempt < maxAttempts; ++attempt) {
     uint32_t s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
-    if (s1 == 0) return ReadResult::NotReady;
+    if (s1 == 0) return ReadResult::NeverWritten;
     if (s1 & 1u) {
       ++retries;
       continue;
@@ -190,7 +192,9 @@ CanvasFile::ReadResult CanvasFile::readSlice(int32_t slot, uint64_t streamKey, u
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     uint32_t s2 = __atomic_load_n(seq, __ATOMIC_RELAXED);
     if (s1 == s2) {
-      if (valid == 0 || key != streamKey || index != pageIndex) return ReadResult::NotReady;
+      if (key != streamKey || index != pageIndex) return ReadResult::Moved;
+      pageGeneration = generation;
+      if (valid == 0) return ReadResult::Invalid;
       return generation >= minGeneration ? ReadResult::Ok : ReadResult::Stale;
     }
     ++retries;

@@ -37,13 +37,17 @@ class CanvasFile {
   // slot or -1. The slot may be freed and reused at any time: readSlice re-checks key and index.
   int32_t findSlot(uint64_t streamKey, uint32_t pageIndex) const noexcept;
 
-  enum class ReadResult { Ok, NotReady, Stale, Torn };
+  // Ok; NeverWritten: the slot was claimed but its first write has not finished (seq 0); Invalid: the page was
+  // invalidated (valid 0); Moved: the slot no longer holds (streamKey, pageIndex) (freed, possibly reused);
+  // Stale: generation < minGeneration; Torn: every attempt overlapped a write (maxAttempts exhausted).
+  enum class ReadResult { Ok, NeverWritten, Invalid, Moved, Stale, Torn };
   // Real-time safe seqlock read of frames [frameOffset, frameOffset + frames) of a slot into dst (interleaved).
-  // Accepts the copy only if the slot still holds (streamKey, pageIndex) inside the same stable seqlock window,
-  // else NotReady (the page was freed, possibly reused for another page). retries is incremented per failed
-  // attempt. Never returns data from a page being written.
+  // Accepts the copy only if the slot still holds (streamKey, pageIndex) inside the same stable seqlock window.
+  // retries is incremented per failed attempt; pageGeneration receives the generation read in the stable window
+  // (0 when none). Never returns data from a page being written.
   ReadResult readSlice(int32_t slot, uint64_t streamKey, uint32_t pageIndex, uint32_t frameOffset, uint32_t frames,
-                       uint32_t minGeneration, float* dst, uint32_t maxAttempts, uint64_t& retries) const noexcept;
+                       uint32_t minGeneration, float* dst, uint32_t maxAttempts, uint64_t& retries,
+                       uint32_t& pageGeneration) const noexcept;
 
   // Non-real-time: claim (or find) the slot of (streamKey, pageIndex) and write a whole page under the seqlock.
   // frames.size <= framesPerPage*channels; the rest of the page is zeroed. Throws on a full table.

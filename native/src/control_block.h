@@ -30,6 +30,7 @@ constexpr size_t kLastCallbackNsOff = 104;
 constexpr size_t kFramesRenderedOff = 112;
 constexpr size_t kCaptureOverrunsOff = 120;
 constexpr size_t kDriverFallbacksOff = 128;  // counted by the rtaudio driver glue
+constexpr size_t kMissRecordsDroppedOff = 136;  // misses not recorded because the miss ring was full
 constexpr size_t kStatsEnd = 256;
 
 // Lanes: maxLanes records.

@@ -74,6 +74,7 @@ Engine::Engine(const EngineConfig& config, uint8_t* controlBlock, size_t control
   laneAudible_.assign(config.maxLanes, 0);
   laneGainL_.assign(config.maxLanes, 0.0f);
   laneGainR_.assign(config.maxLanes, 0.0f);
+  missRing_.assign(kMissRingEntries, MissRecord{});
   for (uint32_t h = 0; h < config.maxHeads; ++h) {
     const uint8_t* head = cb_ + cb::headsOffset(config.maxLanes) + cb::headStride(config.maxLanes) * h;
     lastSeek_[h] = ld32(head + cb::kHeadSeekCounterOff);
@@ -98,9 +99,12 @@ void Engine::renderBlock(float* interleavedOut, uint32_t frames) noexcept {
   uint64_t t0 = nowNs();
   uint32_t ch = config_.channels;
   uint32_t done = 0;
+  // Only this thread writes framesRendered: the frame the block starts at, for miss records.
+  const uint64_t blockFrame =
+      __atomic_load_n(reinterpret_cast<const uint64_t*>(cb_ + cb::kFramesRenderedOff), __ATOMIC_RELAXED);
   while (done < frames) {
     uint32_t n = std::min(frames - done, config_.maxBlockFrames);
-    renderPiece(interleavedOut + size_t{done} * ch, n);
+    renderPiece(interleavedOut + size_t{done} * ch, n, blockFrame + done);
     done += n;
   }
   if (captureOn_.load(std::memory_order_acquire)) {
@@ -127,7 +131,31 @@ void Engine::renderBlock(float* interleavedOut, uint32_t frames) noexcept {
   rtguard_exit();
 }
 
-void Engine::renderPiece(float* out, uint32_t frames) noexcept {
+void Engine::recordMiss(const MissRecord& record) noexcept {
+  const uint64_t w = missWrite_.load(std::memory_order_relaxed);
+  const uint64_t r = missRead_.load(std::memory_order_acquire);
+  if (w - r >= missRing_.size()) {
+    add64(cb_ + cb::kMissRecordsDroppedOff, 1);
+    return;
+  }
+  missRing_[w % missRing_.size()] = record;
+  missWrite_.store(w + 1, std::memory_order_release);
+}
+
+size_t Engine::takeMisses(std::vector<MissRecord>& out, size_t maxRecords) {
+  uint64_t r = missRead_.load(std::memory_order_relaxed);
+  const uint64_t w = missWrite_.load(std::memory_order_acquire);
+  size_t n = 0;
+  while (r < w && n < maxRecords) {
+    out.push_back(missRing_[r % missRing_.size()]);
+    ++r;
+    ++n;
+  }
+  missRead_.store(r, std::memory_order_release);
+  return n;
+}
+
+void Engine::renderPiece(float* out, uint32_t frames, uint64_t engineFrame) noexcept {
   const uint32_t ch = config_.channels;
   const uint32_t maxLanes = config_.maxLanes;
   const size_t samples = size_t{frames} * ch;
@@ -222,15 +250,32 @@ void Engine::renderPiece(float* out, uint32_t frames) noexcept {
         for (uint32_t l = 0; l < maxLanes; ++l) {
           const uint64_t key = keys[l];
           if (key == 0 || !laneAudible_[l]) continue;
-          if (!canvas || pageIndex64 > 0xffffffffull) {
-            ++misses;
-            continue;
+          MissReason reason = MissReason::NoCanvas;
+          uint32_t pageGeneration = 0;
+          bool hit = false;
+          if (canvas && pageIndex64 <= 0xffffffffull) {
+            const uint32_t pageIndex = static_cast<uint32_t>(pageIndex64);
+            const int32_t slot = canvas->findSlot(key, pageIndex);
+            if (slot < 0) {
+              reason = MissReason::Absent;
+            } else {
+              switch (canvas->readSlice(slot, key, pageIndex, offset, segment, minGeneration, scratch,
+                                        kReadAttempts, retries, pageGeneration)) {
+                case CanvasFile::ReadResult::Ok: hit = true; break;
+                case CanvasFile::ReadResult::NeverWritten: reason = MissReason::NeverWritten; break;
+                case CanvasFile::ReadResult::Invalid: reason = MissReason::Invalid; break;
+                case CanvasFile::ReadResult::Moved: reason = MissReason::Moved; break;
+                case CanvasFile::ReadResult::Stale: reason = MissReason::Stale; break;
+                case CanvasFile::ReadResult::Torn: reason = MissReason::Torn; break;
+              }
+            }
+          } else if (canvas) {
+            reason = MissReason::PageOutOfRange;
           }
-          const uint32_t pageIndex = static_cast<uint32_t>(pageIndex64);
-          int32_t slot = canvas->findSlot(key, pageIndex);
-          if (slot < 0 || canvas->readSlice(slot, key, pageIndex, offset, segment, minGeneration, scratch,
-                                            kReadAttempts, retries) != CanvasFile::ReadResult::Ok) {
+          if (!hit) {
             ++misses;
+            recordMiss(MissRecord{engineFrame + outFrame, pos, key, pageIndex64, h, l, offset, segment,
+                                  minGeneration, pageGeneration, static_cast<uint32_t>(reason), 0});
             continue;
           }
           float* dst = acc + size_t{outFrame} * ch;

@@ -24,6 +24,37 @@ struct EngineConfig {
   uint32_t maxBlockFrames = 4096;
 };
 
+// Why a lane-segment was silence (one MissRecord per counted page miss). Values are part of the JS surface
+// (app/audio/engine.ts MISS_REASONS); append only.
+enum class MissReason : uint32_t {
+  NoCanvas = 0,       // no canvas file is open
+  PageOutOfRange = 1, // the head's position is beyond the 32-bit page index
+  Absent = 2,         // no live slot holds (stream key, page) in the page table
+  NeverWritten = 3,   // a slot is claimed but its first write has not finished
+  Invalid = 4,        // the page was invalidated
+  Moved = 5,          // the slot was freed (possibly reused) between the lookup and the read
+  Stale = 6,          // the page's generation is below the head's
+  Torn = 7,           // every read attempt overlapped a write
+};
+
+// One page miss, written by the callback into a preallocated SPSC ring and drained by takeMisses().
+struct MissRecord {
+  uint64_t engineFrame;    // output frame (framesRendered count) where the silent segment starts
+  int64_t timelineFrame;   // the head's timeline position at the start of the segment
+  uint64_t streamKey;
+  uint64_t pageIndex;      // timeline page (may exceed 32 bits for PageOutOfRange)
+  uint32_t head;           // head slot
+  uint32_t lane;           // lane index
+  uint32_t frameOffset;    // first frame of the segment within the page
+  uint32_t frames;         // segment length (frames of silence for this lane)
+  uint32_t wantedGeneration;
+  uint32_t pageGeneration; // the page's generation when it was read (Stale, Invalid), else 0
+  uint32_t reason;         // MissReason
+  uint32_t reserved;
+};
+
+constexpr uint32_t kMissRingEntries = 4096;
+
 class Engine {
  public:
   // controlBlock: the bytes of a JS SharedArrayBuffer laid out per control_block.h; the caller keeps it alive.
@@ -63,8 +94,12 @@ class Engine {
 
   void setRunning(bool running) { running_.store(running, std::memory_order_release); }
 
+  // Non-real-time (one consumer thread at a time): moves up to maxRecords recorded misses, oldest first, into out.
+  size_t takeMisses(std::vector<MissRecord>& out, size_t maxRecords);
+
  private:
-  void renderPiece(float* out, uint32_t frames) noexcept;
+  void renderPiece(float* out, uint32_t frames, uint64_t engineFrame) noexcept;
+  void recordMiss(const MissRecord& record) noexcept;
   void releaseRetiredLocked(bool force);
   void drainLoop();
 
@@ -95,6 +130,11 @@ class Engine {
   std::atomic<bool> running_{false};
   std::thread prefetchThread_;
   std::atomic<bool> prefetchStop_{false};
+
+  // Miss ring (SPSC: callback produces, takeMisses consumes); preallocated in the constructor.
+  std::vector<MissRecord> missRing_;
+  std::atomic<uint64_t> missWrite_{0};
+  std::atomic<uint64_t> missRead_{0};
 
   // Capture ring (SPSC: callback produces, drain thread consumes).
   std::vector<float> ring_;

@@ -75,6 +75,63 @@ describe("import pipeline", () => {
     expect(Buffer.from(fromAbc.bytes).equals(Buffer.from(await library.store.get(midi!.hash)))).toBe(true);
   });
 
+  it("imports every tune of an ABC tune book; a tune that does not parse is reported, the others kept", async () => {
+    const book = [
+      "%abc-2.1",
+      "L:1/4",
+      "",
+      "X:1",
+      "T:First",
+      "K:C",
+      "C D E F|",
+      "",
+      "X:7",
+      "T:Broken",
+      "K:C",
+      "C D [E|",
+      "",
+      "X:12",
+      "T:Third",
+      "L:1/8",
+      "K:G",
+      "G A B c|",
+      "",
+    ].join("\n");
+    const summary = await importBytes(library, new TextEncoder().encode(book), "book.abc");
+    expect(summary.space).toBe("abc");
+    expect(summary.found).toMatchObject({ title: "First", tunesInFile: 3, tunesImported: 2 });
+    expect(summary.found["tunes"]).toEqual([
+      { tune: 1, x: "1", title: "First", notes: 4, durationBeats: 4 },
+      { tune: 3, x: "12", title: "Third", notes: 4, durationBeats: 2 },
+    ]);
+    const skipped = summary.found["skippedTunes"] as Array<{ tune: number; x: string; error: string }>;
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]).toMatchObject({ tune: 2, x: "7", title: "Broken" });
+    expect(skipped[0]!.error).toMatch(/^book\.abc: 12:\d+: unexpected "\|" inside a chord/);
+    expect(summary.derived).toHaveLength(2);
+    const third = importMidi(await library.store.get(summary.derived[1]!.hash), "t.mid").sequence;
+    // G major: F is sharp; its own L:1/8 overrides the file header's L:1/4.
+    expect(third.tracks[0]!.notes.map((n) => n.pitch)).toEqual([67, 69, 71, 72]);
+    const first = importMidi(await library.store.get(summary.derived[0]!.hash), "f.mid").sequence;
+    // The file header's L:1/4 applies to the first tune: four quarter notes.
+    expect(first.tracks[0]!.notes.map((n) => n.durationTicks)).toEqual([480, 480, 480, 480]);
+    for (const [index, child] of summary.derived.entries()) {
+      const edges = await library.graph.parents(child.id);
+      expect(edges.map((e) => e.parentId)).toEqual([summary.id]);
+      expect(edges[0]!.tool).toMatchObject({ name: "abc->midi", params: { tune: index === 0 ? 1 : 3 } });
+    }
+    expect(await artifactCount()).toBe(3);
+  });
+
+  it("refuses an ABC tune book in which no tune parses, names the first error and stores nothing", async () => {
+    const book = "X:1\nT:A\nK:C\nC [D\n\nX:2\nT:B\nK:C\nE [F\n";
+    await expect(importBytes(library, new TextEncoder().encode(book), "none.abc")).rejects.toThrow(
+      /^none\.abc: 4:\d+: /,
+    );
+    expect(await storedObjects()).toEqual([]);
+    expect(await artifactCount()).toBe(0);
+  });
+
   it("stores the original audio once, records the decode parameters and derives the project-rate form", async () => {
     const interleaved = integerSamples(2 * 4410, 16);
     const bytes = wavBytes({ depth: "16", sampleRate: 44100, channels: 2, interleaved });

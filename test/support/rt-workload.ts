@@ -4,6 +4,8 @@
 // Prints one JSON line with the engine stats and the driver info at the end.
 // usage: node --import tsx test/support/rt-workload.ts --driver null|jack --seconds N [--lanes N] [--churn on|off]
 //          [--kill-pid PID --kill-after S]   (SIGKILL that process, e.g. the JACK server, S seconds in)
+//          [--misses on]   (head 1 also plays a stream with no pages on one more lane: a page miss, and so a miss
+//                           record, in every block; the main thread drains the records with takeMisses)
 // Callers: test/audio/rt-safety*.test.ts (under the rt-guard LD_PRELOAD), bench/engine/run.ts.
 import { parseArgs } from "node:util";
 import { loadAddon } from "../../app/audio/native";
@@ -18,6 +20,7 @@ const { values } = parseArgs({
     period: { type: "string", default: "256" },
     "kill-pid": { type: "string" },
     "kill-after": { type: "string", default: "1" },
+    misses: { type: "string", default: "off" },
   },
 });
 
@@ -26,13 +29,23 @@ const seconds = Number(values.seconds);
 const lanes = Number(values.lanes);
 const period = Number(values.period);
 const churn = values.churn !== "off";
+const withMisses = values.misses === "on";
+/** A stream key no page of the test canvas has. */
+const MISSING_KEY = 0x0bad_0bad_0bad_0badn;
 const framesPerPage = 4096;
 const totalFrames = Math.ceil((seconds + 2) * SAMPLE_RATE);
 
-const canvas = createTestCanvas({ lanes, frames: totalFrames, framesPerPage, maxHeads: 2 });
+const canvas = createTestCanvas({
+  lanes,
+  frames: totalFrames,
+  framesPerPage,
+  maxHeads: 2,
+  ...(withMisses ? { maxLanes: lanes + 1 } : {}),
+});
+const headOneKeys = (keys: readonly bigint[]) => (withMisses ? [...keys, MISSING_KEY] : [...keys]);
 const control = canvas.control;
 setMixerControls(canvas);
-control.setHeadStreams(1, canvas.keys);
+control.setHeadStreams(1, headOneKeys(canvas.keys));
 control.setHeadGain(1, 0.5);
 control.setHeadPlaying(0, true);
 control.setHeadPlaying(1, true);
@@ -53,6 +66,7 @@ const driverInfo = engine.startDriver(
 );
 
 let rewrites = 0;
+let missRecords = 0;
 let controlChanges = 0;
 let generation = 1;
 const started = Date.now();
@@ -74,7 +88,7 @@ function churnOnce(): void {
     // Head 1 loops over a region, then not; its stream map is rewritten under the seqlock.
     const at = control.headPositionFrames(1);
     control.setHeadLoop(1, { startFrames: at, endFrames: at + 3 * framesPerPage, enabled: step % 50 === 0 });
-    control.setHeadStreams(1, [...canvas.keys].reverse());
+    control.setHeadStreams(1, headOneKeys([...canvas.keys].reverse()));
     controlChanges += 2;
   }
   if (step % 40 === 0) {
@@ -103,11 +117,13 @@ const timer = setInterval(() => {
     return;
   }
   if (churn) churnOnce();
+  if (withMisses) missRecords += engine.takeMisses().length;
 }, 5);
 
 function finish(): void {
   const info = engine.driverInfo();
   const stats = control.stats();
+  if (withMisses) missRecords += engine.takeMisses().length;
   const positions = [control.headPositionFrames(0), control.headPositionFrames(1)];
   engine.stopDriver();
   engine.dispose();
@@ -123,6 +139,7 @@ function finish(): void {
       stats,
       positions,
       rewrites,
+      missRecords,
       controlChanges,
       rtGuardBuild: addon.rtGuardBuild,
     })}\n`,

@@ -16,6 +16,8 @@ export interface TestCanvasOptions {
   /** Page slots; default: twice the pages written (the table is open-addressed with bounded probing). */
   pageCapacity?: number;
   maxHeads?: number;
+  /** Lanes of the control block (default: lanes); more leaves room for streams the canvas does not have. */
+  maxLanes?: number;
 }
 
 export interface TestCanvas {
@@ -56,7 +58,7 @@ export function createTestCanvas(options: TestCanvasOptions): TestCanvas {
   const keys = Array.from({ length: options.lanes }, (_, l) => BigInt(l + 1) * 0x1000_0001n);
   const control = ControlBlock.create({
     maxHeads: options.maxHeads ?? 2,
-    maxLanes: Math.max(options.lanes, 1),
+    maxLanes: Math.max(options.maxLanes ?? options.lanes, 1),
     channels: 2,
   });
   const laneFrames = (lane: number, startFrame: number, frames: number): Float32Array => {

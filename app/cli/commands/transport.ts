@@ -4,7 +4,7 @@
 import { resolve } from "node:path";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { BounceBits } from "../../host/bounce";
-import type { SessionStats } from "../../host/session";
+import type { SessionMiss, SessionStats } from "../../host/session";
 import { writeFileAtomic } from "../../project/atomic-write";
 import { type CliIo, type Command, printJson, UserError, usageError } from "../command";
 import { Progress } from "../progress";
@@ -70,6 +70,25 @@ function statsLine(stats: SessionStats, sampleRate: number, elapsedMs: number): 
     `cb max ${(e.maxCallbackNs / 1000).toFixed(0)}us`,
     `end ${(stats.endFrame / sampleRate).toFixed(1)}s`,
   ].join("  ");
+}
+
+/** "Alpha / Keys at beat 12.50 (page 140 absent, 256 frames of silence)": where a musician heard a dropout. */
+export function describeMiss(miss: SessionMiss): string {
+  return `${miss.headName} / ${miss.laneName} at beat ${miss.atBeat.toFixed(2)} (page ${miss.pageIndex} ${miss.reason}, ${miss.frames} frames of silence)`;
+}
+
+function missJson(miss: SessionMiss): Record<string, unknown> {
+  return {
+    head: miss.headName,
+    lane: miss.laneName,
+    atBeat: Math.round(miss.atBeat * 1000) / 1000,
+    timelineFrame: miss.timelineFrame,
+    engineFrame: miss.engineFrame,
+    frames: miss.frames,
+    pageIndex: miss.pageIndex,
+    streamKey: `0x${miss.streamKey.toString(16)}`,
+    reason: miss.reason,
+  };
 }
 
 const PLAY_OPTIONS = {
@@ -184,6 +203,15 @@ const play: Command = {
       const stats = session.stats();
       progress.status(statsLine(stats, sampleRate, Date.now() - playStartMs), true);
       progress.done();
+      if (stats.engine.pageMisses > 0) {
+        const reasons = Object.entries(stats.misses.byReason)
+          .map(([reason, n]) => `${n} ${reason}`)
+          .join(", ");
+        io.err(
+          `page misses: ${stats.engine.pageMisses} (silent lane-segments${reasons ? `; ${reasons}` : ""}); first:`,
+        );
+        for (const miss of stats.misses.first.slice(0, 5)) io.err(`  ${describeMiss(miss)}`);
+      }
       let captured: { file: string; frames: number } | undefined;
       if (values.capture !== undefined) {
         const samples = session.stopCapture();
@@ -201,6 +229,11 @@ const play: Command = {
           positionFrames: h.positionFrames,
         })),
         engine: stats.engine,
+        misses: {
+          recorded: stats.misses.recorded,
+          byReason: stats.misses.byReason,
+          first: stats.misses.first.map(missJson),
+        },
         renderer: { ...stats.renderer },
         ...(captured ? { capture: captured } : {}),
       });

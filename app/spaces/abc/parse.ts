@@ -1,5 +1,5 @@
-// ABC notation (2.1 subset) -> MidiSequence: the `abc -> midi` projection. Reads the first tune of a file:
-// header fields, keys and modes, meters, unit lengths, tempo, notes with lengths, accidentals (bar-scoped),
+// ABC notation (2.1 subset) -> MidiSequence: the `abc -> midi` projection. Reads one tune of a file (the first
+// unless asked; `listAbcTunes` lists them, with the file header's fields applying to every tune): header fields, keys and modes, meters, unit lengths, tempo, notes with lengths, accidentals (bar-scoped),
 // octaves, rests, ties, broken rhythm, tuplets, chords, repeats with numbered endings (expanded), voices.
 // Decorations, chord symbols, grace notes, slurs and lyrics are read and skipped. Errors carry line:column.
 // Pure TypeScript; called by the import pipeline and the CLI.
@@ -7,7 +7,8 @@ import { EncodingError } from "../errors";
 import type { MidiMeterChange, MidiNote, MidiSequence, MidiTempoChange, MidiTrack } from "../midi/sequence";
 import { Fraction, lcm } from "./fraction";
 
-export const ABC_PROJECTION_VERSION = 2;
+/** Part of every `abc -> midi` record; 3: the file header's fields apply to every tune of the file. */
+export const ABC_PROJECTION_VERSION = 3;
 export const ABC_DEFAULT_VELOCITY = 80;
 const MAX_EXPANDED_EVENTS = 500_000;
 const BASE_PPQ = 480;
@@ -18,6 +19,9 @@ export interface AbcTune {
   readonly title: string;
   readonly voices: readonly string[];
   readonly tunesInFile: number;
+  /** Which tune of the file this is: 1-based position, and its X: reference number ("" without an X: line). */
+  readonly tune: number;
+  readonly x: string;
   readonly sequence: MidiSequence;
   /** True when some tuplet could not be placed exactly on the tick grid and was rounded. */
   readonly rounded: boolean;
@@ -310,11 +314,93 @@ function stripComment(text: string): string {
   return text;
 }
 
-/** Parses the first tune of an ABC file into a MidiSequence (one track per voice). */
-export function parseAbc(bytes: Uint8Array, file: string): AbcTune {
+/** The parameters every `abc -> midi` record carries (the import and the projection registry write the same). */
+export function abcProjectionParams(tune: AbcTune): Record<string, unknown> {
+  return {
+    version: ABC_PROJECTION_VERSION,
+    tune: tune.tune,
+    ppq: tune.sequence.ppq,
+    defaultVelocity: ABC_DEFAULT_VELOCITY,
+    repeats: "expanded",
+    rounded: tune.rounded,
+  };
+}
+
+/** A tune of an ABC file, as listed before parsing it. */
+export interface AbcTuneRef {
+  /** 1-based position in the file. */
+  readonly tune: number;
+  /** The X: reference number as written ("" for a file without X: lines). */
+  readonly x: string;
+  /** The first T: of the tune, "" when it has none. */
+  readonly title: string;
+  /** 1-based line of its X: field. */
+  readonly line: number;
+}
+
+interface SplitFile {
+  readonly lines: readonly Line[];
+  /** Line indices of the X: fields. */
+  readonly starts: readonly number[];
+  /** Field lines of the file header (before the first X:, up to the first blank line): defaults for every tune. */
+  readonly header: readonly Line[];
+}
+
+function splitFile(bytes: Uint8Array, file: string): SplitFile {
   const source = decodeUtf8(bytes, file).replace(/^\uFEFF/, "");
+  const lines = source.split(/\r\n|\r|\n/).map((text, i) => ({ text, number: i + 1 }));
+  const starts: number[] = [];
+  for (const [i, line] of lines.entries()) if (/^X:/.test(line.text)) starts.push(i);
+  const header: Line[] = [];
+  for (let i = 0; i < (starts[0] ?? 0); i++) {
+    const line = lines[i]!;
+    if (line.text.trim() === "") break;
+    // X: and T: name one tune; K: ends a tune header, so none of them is a file-wide default.
+    if (/^[A-WYZa-z+]:/.test(line.text) && !/^[TK]:/.test(line.text)) header.push(line);
+    else if (line.text.startsWith("%%")) header.push(line);
+  }
+  return { lines, starts, header };
+}
+
+/** The tunes of an ABC file, in order (one entry, tune 1, for a file without X: lines). */
+export function listAbcTunes(bytes: Uint8Array, file: string): AbcTuneRef[] {
+  const { lines, starts } = splitFile(bytes, file);
+  if (starts.length === 0) {
+    const title =
+      lines
+        .find((l) => /^T:/.test(l.text))
+        ?.text.slice(2)
+        .trim() ?? "";
+    return [{ tune: 1, x: "", title, line: 1 }];
+  }
+  return starts.map((start, index) => {
+    let title = "";
+    for (let i = start + 1; i < lines.length; i++) {
+      const text = lines[i]!.text;
+      if (text.trim() === "" || /^[XK]:/.test(text)) break;
+      if (/^T:/.test(text)) {
+        title = text.slice(2).trim();
+        break;
+      }
+    }
+    return { tune: index + 1, x: lines[start]!.text.slice(2).trim(), title, line: start + 1 };
+  });
+}
+
+/** Parses one tune of an ABC file (`tune`: 1-based position, default the first) into a MidiSequence. */
+export function parseAbc(bytes: Uint8Array, file: string, options: { readonly tune?: number } = {}): AbcTune {
+  const split = splitFile(bytes, file);
+  const tune = options.tune ?? 1;
+  const count = Math.max(1, split.starts.length);
+  if (!(Number.isInteger(tune) && tune >= 1 && tune <= count)) {
+    throw new EncodingError(
+      file,
+      `there is no tune ${tune}: the file has ${count} tune${count === 1 ? "" : "s"}`,
+      `Choose a tune from 1 to ${count}`,
+    );
+  }
   try {
-    return parseTune(source);
+    return parseTune(split, tune);
   } catch (error) {
     if (error instanceof AbcSyntaxError) {
       throw new EncodingError(
@@ -329,16 +415,18 @@ export function parseAbc(bytes: Uint8Array, file: string): AbcTune {
   }
 }
 
-function parseTune(source: string): AbcTune {
-  const allLines = source.split(/\r\n|\r|\n/).map((text, i) => ({ text, number: i + 1 }));
-  const tunesInFile = allLines.filter((l) => /^X:/.test(l.text)).length;
-  let startIndex = allLines.findIndex((l) => /^X:/.test(l.text));
+function parseTune(split: SplitFile, tune: number): AbcTune {
+  const allLines = split.lines;
+  const tunesInFile = split.starts.length;
+  let startIndex = split.starts[tune - 1] ?? -1;
   if (startIndex < 0) startIndex = allLines.findIndex((l) => /^[A-Za-z]:/.test(l.text));
   if (startIndex < 0) throw new AbcSyntaxError(1, 1, "no ABC tune found (expected an X: or K: field)");
-  const lines: Line[] = [];
-  for (let i = startIndex; i < allLines.length; i++) {
+  const x = split.starts.length > 0 ? allLines[startIndex]!.text.slice(2).trim() : "";
+  // The tune's own fields come after the file header's, so they override its defaults.
+  const lines: Line[] = [allLines[startIndex]!, ...(split.starts.length > 0 ? split.header : [])];
+  for (let i = startIndex + 1; i < allLines.length; i++) {
     const line = allLines[i]!;
-    if (i > startIndex && (/^X:/.test(line.text) || line.text.trim() === "")) break;
+    if (/^X:/.test(line.text) || line.text.trim() === "") break;
     lines.push(line);
   }
 
@@ -760,7 +848,11 @@ function parseTune(source: string): AbcTune {
   const played = voiceOrder
     .map((id) => voices.get(id)!)
     .filter((v, index) => !(autoVoice && index === 0 && v.items.length === 0 && voiceOrder.length > 1));
-  return buildSequence({ fields, title, voices: played, headerTempo, headerMeter, tunesInFile });
+  return {
+    ...buildSequence({ fields, title, voices: played, headerTempo, headerMeter, tunesInFile }),
+    tune,
+    x,
+  };
 }
 
 /** Whether an ending numbered above `pass` follows before the next start of a repeat. */
@@ -849,7 +941,7 @@ function buildSequence(input: {
   headerTempo: number;
   headerMeter: Meter | null;
   tunesInFile: number;
-}): AbcTune {
+}): Omit<AbcTune, "tune" | "x"> {
   const tempoAt: Array<{ at: Fraction; bpm: number }> = [{ at: Fraction.ZERO, bpm: input.headerTempo }];
   const meterAt: Array<{ at: Fraction; meter: Meter }> = [
     { at: Fraction.ZERO, meter: input.headerMeter ?? { numerator: 4, denominator: 4 } },

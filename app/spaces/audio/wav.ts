@@ -79,7 +79,8 @@ export function parseWav(bytes: Uint8Array, file: string): { audio: PcmAudio; in
     } else if (tag === "data") {
       if (data) fail("two data chunks");
       data = { at, size };
-    } else {
+    } else if (tag !== "fact") {
+      // "fact" only repeats the frame count for non-PCM data; the data chunk's size is what is read.
       skippedChunks.push(tag);
     }
     pos = at + size + (size & 1);
@@ -180,8 +181,12 @@ export function writeWav(
   const blockAlign = channels * bytesPerSample;
   const dataSize = audio.frames * blockAlign;
   const extensible = channels > 2;
-  const fmtSize = extensible ? 40 : 16;
-  const total = 12 + 8 + fmtSize + 8 + dataSize + (dataSize & 1);
+  const float = depth === "32f";
+  // Non-PCM formats (IEEE float) carry cbSize in "fmt " and a "fact" chunk with the frame count (the RIFF WAVE
+  // rules; readers such as sox warn without them).
+  const fmtSize = extensible ? 40 : float ? 18 : 16;
+  const factSize = float ? 12 : 0;
+  const total = 12 + 8 + fmtSize + factSize + 8 + dataSize + (dataSize & 1);
   if (total > 0xffffffff) throw new EncodingError("<export>", "audio too long for a WAV file (over 4 GiB)");
   const bytes = new Uint8Array(total);
   const view = new DataView(bytes.buffer);
@@ -193,7 +198,7 @@ export function writeWav(
   ascii(8, "WAVE");
   ascii(12, "fmt ");
   view.setUint32(16, fmtSize, true);
-  const formatTag = depth === "32f" ? 3 : 1;
+  const formatTag = float ? 3 : 1;
   view.setUint16(20, extensible ? 0xfffe : formatTag, true);
   view.setUint16(22, channels, true);
   view.setUint32(24, audio.sampleRate, true);
@@ -206,8 +211,15 @@ export function writeWav(
     view.setUint32(40, CHANNEL_MASKS[channels] ?? 0, true);
     view.setUint16(44, formatTag, true);
     bytes.set(GUID_TAIL, 46);
+  } else if (float) {
+    view.setUint16(36, 0, true);
   }
-  const dataAt = 20 + fmtSize;
+  if (float) {
+    ascii(20 + fmtSize, "fact");
+    view.setUint32(24 + fmtSize, 4, true);
+    view.setUint32(28 + fmtSize, audio.frames, true);
+  }
+  const dataAt = 20 + fmtSize + factSize;
   ascii(dataAt, "data");
   view.setUint32(dataAt + 4, dataSize, true);
   let at = dataAt + 8;

@@ -19,6 +19,12 @@ export interface MidiControlChange {
   readonly value: number;
 }
 
+export interface MidiPitchBend {
+  readonly tick: number;
+  /** 14-bit pitch wheel position, centred: -8192..8191 (0 = no bend; the range in semitones is the synth's RPN 0). */
+  readonly value: number;
+}
+
 export interface MidiTrack {
   readonly name: string;
   /** MIDI channel 0..15 (9 = General MIDI drums). */
@@ -27,6 +33,8 @@ export interface MidiTrack {
   readonly program: number;
   readonly notes: readonly MidiNote[];
   readonly controlChanges: readonly MidiControlChange[];
+  /** Pitch wheel changes in tick order; absent or empty: the wheel stays centred. */
+  readonly pitchBends?: readonly MidiPitchBend[];
 }
 
 export interface MidiTempoChange {

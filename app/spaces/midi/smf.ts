@@ -4,7 +4,14 @@
 // Called by the import pipeline (app/spaces/import.ts), the ABC projection's consumers and the CLI.
 import { createRequire } from "node:module";
 import { EncodingError, guardParse } from "../errors";
-import type { MidiControlChange, MidiNote, MidiSequence, MidiTempoChange, MidiTrack } from "./sequence";
+import type {
+  MidiControlChange,
+  MidiNote,
+  MidiPitchBend,
+  MidiSequence,
+  MidiTempoChange,
+  MidiTrack,
+} from "./sequence";
 
 type ToneMidiModule = typeof import("@tonejs/midi");
 const tone = createRequire(import.meta.url)("@tonejs/midi") as ToneMidiModule;
@@ -21,8 +28,47 @@ export interface SmfInfo {
   readonly sysexEvents: number;
   /** Latest end-of-track tick over all tracks. */
   readonly endTick: number;
-  /** The file rebuilt with only MThd and MTrk chunks, each cut at its end-of-track event. */
+  /**
+   * The file rebuilt as format 1 for the parser: an empty first track, then every MTrk cut at its end-of-track
+   * event; a track whose channel messages use several channels is split into one track of its other events and
+   * one track per channel (with the track's name), so each rebuilt track plays on one channel.
+   */
   readonly cleanBytes: Uint8Array;
+  /** Per track of `cleanBytes`: the one channel its channel messages use, or -1 (none). */
+  readonly cleanTrackChannels: readonly number[];
+}
+
+/** One event of a track, with its status byte written out (no running status). */
+interface WalkedEvent {
+  readonly tick: number;
+  readonly bytes: Uint8Array;
+  /** Channel of a channel message, -1 for meta and sysex events. */
+  readonly channel: number;
+  /** A track-name meta event (copied into every part of a split track). */
+  readonly isName: boolean;
+}
+
+function trackChunkOf(events: readonly WalkedEvent[], endTick: number): Uint8Array {
+  const body: number[] = [];
+  let tick = 0;
+  const delta = (value: number) => {
+    const out = [value & 0x7f];
+    for (let rest = Math.floor(value / 128); rest > 0; rest = Math.floor(rest / 128))
+      out.unshift((rest & 0x7f) | 0x80);
+    body.push(...out);
+  };
+  for (const event of events) {
+    delta(event.tick - tick);
+    tick = event.tick;
+    for (const b of event.bytes) body.push(b);
+  }
+  delta(Math.max(0, endTick - tick));
+  body.push(0xff, 0x2f, 0x00);
+  const chunk = new Uint8Array(8 + body.length);
+  chunk.set([0x4d, 0x54, 0x72, 0x6b]);
+  new DataView(chunk.buffer).setUint32(4, body.length);
+  chunk.set(body, 8);
+  return chunk;
 }
 
 function fourCc(bytes: Uint8Array, at: number): string {
@@ -63,7 +109,9 @@ export function validateSmf(bytes: Uint8Array, file: string): SmfInfo {
   if (declaredTracks > MAX_TRACKS)
     fail(`the header declares ${declaredTracks} tracks (more than ${MAX_TRACKS})`);
 
-  const cleanChunks: Uint8Array[] = [];
+  // The parser drops a first track without notes (format 1): this empty one, so no track of the file is lost.
+  const cleanChunks: Uint8Array[] = [trackChunkOf([], 0)];
+  const cleanTrackChannels: number[] = [-1];
   let pos = 8 + headerLength;
   let trackChunks = 0;
   let skippedChunks = 0;
@@ -91,7 +139,7 @@ export function validateSmf(bytes: Uint8Array, file: string): SmfInfo {
     let at = start;
     let tick = 0;
     let runningStatus = -1;
-    let sawEnd = false;
+    const walked: WalkedEvent[] = [];
     const where = () => `track ${track}, byte ${at}`;
     const readVlq = (what: string): number => {
       let value = 0;
@@ -109,6 +157,7 @@ export function validateSmf(bytes: Uint8Array, file: string): SmfInfo {
       tick += readVlq("delta time");
       if (at >= end) fail(`event missing after its delta time (${where()})`);
       let status = bytes[at]!;
+      const eventStart = at;
       if (status === 0xff) {
         if (at + 2 > end) fail(`meta event truncated (${where()})`);
         const type = bytes[at + 1]!;
@@ -139,10 +188,8 @@ export function validateSmf(bytes: Uint8Array, file: string): SmfInfo {
           fail(`meter ${bytes[at]}/2^${bytes[at + 1]} is not valid (${where()})`);
         }
         at += dataLength;
-        if (type === 0x2f) {
-          sawEnd = true;
-          break;
-        }
+        if (type === 0x2f) break;
+        walked.push({ tick, bytes: bytes.subarray(eventStart, at), channel: -1, isName: type === 0x03 });
       } else if (status === 0xf0 || status === 0xf7) {
         at += 1;
         const dataLength = readVlq("sysex length");
@@ -150,6 +197,7 @@ export function validateSmf(bytes: Uint8Array, file: string): SmfInfo {
           fail(`sysex event of ${dataLength} bytes runs past the end of the track (${where()})`);
         at += dataLength;
         sysexEvents += 1;
+        walked.push({ tick, bytes: bytes.subarray(eventStart, at), channel: -1, isName: false });
       } else if (status >= 0xf1) {
         fail(`system message 0x${status.toString(16)} is not allowed in a MIDI file (${where()})`);
       } else {
@@ -167,26 +215,47 @@ export function validateSmf(bytes: Uint8Array, file: string): SmfInfo {
           if (bytes[at + i]! >= 0x80)
             fail(`data byte 0x${bytes[at + i]!.toString(16)} has its top bit set (${where()})`);
         }
+        const message = new Uint8Array(1 + dataBytes);
+        message[0] = status;
+        message.set(bytes.subarray(at, at + dataBytes), 1);
+        walked.push({ tick, bytes: message, channel: status & 0x0f, isName: false });
         at += dataBytes;
       }
     }
     endTick = Math.max(endTick, tick);
-    const body = bytes.subarray(start, at);
-    const chunk = new Uint8Array(8 + body.length + (sawEnd ? 0 : 4));
-    const chunkView = new DataView(chunk.buffer);
-    chunk.set([0x4d, 0x54, 0x72, 0x6b]);
-    chunkView.setUint32(4, chunk.length - 8);
-    chunk.set(body, 8);
-    if (!sawEnd) chunk.set([0x00, 0xff, 0x2f, 0x00], 8 + body.length);
-    cleanChunks.push(chunk);
+    const channels = [...new Set(walked.filter((e) => e.channel >= 0).map((e) => e.channel))];
+    if (channels.length <= 1) {
+      cleanChunks.push(trackChunkOf(walked, tick));
+      cleanTrackChannels.push(channels[0] ?? -1);
+    } else {
+      const others = walked.filter((e) => e.channel < 0);
+      if (others.some((e) => !e.isName)) {
+        cleanChunks.push(trackChunkOf(others, tick));
+        cleanTrackChannels.push(-1);
+      }
+      for (const channel of channels) {
+        cleanChunks.push(
+          trackChunkOf(
+            walked.filter((e) => e.isName || e.channel === channel),
+            tick,
+          ),
+        );
+        cleanTrackChannels.push(channel);
+      }
+    }
   }
   if (trackChunks < declaredTracks) {
     fail(`the header declares ${declaredTracks} tracks but the file has ${trackChunks}; it may be truncated`);
   }
+  if (cleanChunks.length > 0xffff)
+    fail(`${trackChunks} tracks use ${cleanChunks.length - 1} track-channel pairs (at most 65535)`);
   const total = 14 + cleanChunks.reduce((sum, c) => sum + c.length, 0);
   const cleanBytes = new Uint8Array(total);
   cleanBytes.set(bytes.subarray(0, 14));
-  new DataView(cleanBytes.buffer).setUint32(4, 6);
+  const cleanView = new DataView(cleanBytes.buffer);
+  cleanView.setUint32(4, 6);
+  cleanView.setUint16(8, 1);
+  cleanView.setUint16(10, cleanChunks.length);
   let out = 14;
   for (const c of cleanChunks) {
     cleanBytes.set(c, out);
@@ -200,6 +269,7 @@ export function validateSmf(bytes: Uint8Array, file: string): SmfInfo {
     sysexEvents,
     endTick,
     cleanBytes,
+    cleanTrackChannels,
   };
 }
 
@@ -216,9 +286,20 @@ export function importMidi(bytes: Uint8Array, file: string): { sequence: MidiSeq
     .sort((a, b) => a.tick - b.tick);
   if (meters.length === 0 || meters[0]!.tick !== 0) meters.unshift({ tick: 0, numerator: 4, denominator: 4 });
   let lastNoteEnd = 0;
+  // The parser drops the empty first track of cleanBytes; a track without notes would get channel 0 from it.
+  if (midi.tracks.length !== info.cleanTrackChannels.length - 1) {
+    throw new EncodingError(
+      file,
+      `the MIDI parser read ${midi.tracks.length} tracks where ${info.cleanTrackChannels.length - 1} were expected`,
+      "Report this file as a bug; re-exporting it from another program may help",
+    );
+  }
   const tracks: MidiTrack[] = midi.tracks
-    .filter((t) => t.notes.length > 0 || Object.keys(t.controlChanges).length > 0)
-    .map((t) => {
+    .map((t, index) => ({ t, channel: info.cleanTrackChannels[index + 1]! }))
+    .filter(
+      ({ t }) => t.notes.length > 0 || Object.keys(t.controlChanges).length > 0 || t.pitchBends.length > 0,
+    )
+    .map(({ t, channel }) => {
       const notes: MidiNote[] = t.notes
         .map((n) => ({
           pitch: n.midi,
@@ -232,7 +313,18 @@ export function importMidi(bytes: Uint8Array, file: string): { sequence: MidiSeq
         .flat()
         .map((c) => ({ tick: c.ticks, controller: c.number, value: Math.round(c.value * 127) }))
         .sort((a, b) => a.tick - b.tick || a.controller - b.controller);
-      return { name: t.name, channel: t.channel, program: t.instrument.number, notes, controlChanges };
+      // @tonejs/midi gives the wheel as raw / 8192; back to the 14-bit centred value, exactly.
+      const pitchBends: MidiPitchBend[] = t.pitchBends
+        .map((b) => ({ tick: b.ticks, value: Math.round(b.value * 8192) }))
+        .sort((a, b) => a.tick - b.tick);
+      return {
+        name: t.name,
+        channel: channel >= 0 ? channel : t.channel,
+        program: t.instrument.number,
+        notes,
+        controlChanges,
+        ...(pitchBends.length > 0 ? { pitchBends } : {}),
+      };
     });
   const sequence: MidiSequence = {
     ppq: info.ppq,
@@ -351,6 +443,10 @@ export function writeMidi(sequence: MidiSequence): Uint8Array {
         rank: 2,
         write: (s) => s.push(0xb0 | ch, c.controller & 0x7f, c.value & 0x7f),
       });
+    }
+    for (const b of track.pitchBends ?? []) {
+      const raw = Math.min(16383, Math.max(0, Math.round(b.value) + 8192));
+      events.push({ tick: b.tick, rank: 2, write: (s) => s.push(0xe0 | ch, raw & 0x7f, raw >> 7) });
     }
     let end = 0;
     for (const n of track.notes) {

@@ -5,7 +5,7 @@ import { readFile, stat } from "node:fs/promises";
 import { dbToGain } from "../../core/gain";
 import { hashBytes } from "../../store/hash";
 import type { Artifact } from "../../store/types";
-import { ABC_DEFAULT_VELOCITY, ABC_PROJECTION_VERSION, parseAbc } from "../abc/parse";
+import { abcProjectionParams, parseAbc } from "../abc/parse";
 import { RESAMPLER } from "../audio/resample";
 import { type PcmAudio, writeWav } from "../audio/wav";
 import { loadAudio } from "../import";
@@ -160,11 +160,12 @@ const abcToMidi: Projection = {
   name: "abc->midi",
   from: "abc",
   to: "midi",
-  summary: "read the first tune of ABC notation into MIDI (repeats expanded, ppq of the tune's grid)",
-  params: [],
-  async run(inputs, _params, handles) {
+  summary: "read one tune of ABC notation into MIDI (tune: 1-based, default 1; repeats expanded)",
+  params: ["tune"],
+  async run(inputs, params, handles) {
     const input = single(this.name, inputs);
-    const tune = parseAbc(await handles.store.get(input.hash), input.id);
+    const tuneNumber = numberParam(this.name, params, "tune", { min: 1, max: 1e6, integer: true }, 1);
+    const tune = parseAbc(await handles.store.get(input.hash), input.id, { tune: tuneNumber });
     // The same record as the import pipeline's, so an imported tune's MIDI child is found again.
     return recordDerived(handles, {
       bytes: writeMidi(tune.sequence),
@@ -173,18 +174,7 @@ const abcToMidi: Projection = {
       creator: creatorOf(handles),
       parents: [input.id],
       metadata: { title: tune.title, voices: tune.voices },
-      tool: {
-        kind: "projection",
-        name: this.name,
-        params: {
-          version: ABC_PROJECTION_VERSION,
-          tune: 1,
-          ppq: tune.sequence.ppq,
-          defaultVelocity: ABC_DEFAULT_VELOCITY,
-          repeats: "expanded",
-          rounded: tune.rounded,
-        },
-      },
+      tool: { kind: "projection", name: this.name, params: abcProjectionParams(tune) },
     });
   },
 };

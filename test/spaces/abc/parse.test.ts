@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseAbc } from "../../../app/spaces/abc/parse";
+import { listAbcTunes, parseAbc } from "../../../app/spaces/abc/parse";
 import { EncodingError } from "../../../app/spaces/errors";
 import type { MidiSequence } from "../../../app/spaces/midi/sequence";
 import { importMidi, writeMidi } from "../../../app/spaces/midi/smf";
@@ -227,10 +227,33 @@ describe("ABC repeats and voices", () => {
     expect(pitchesOf(tune("|: C D\nd:|\nw: some lyrics\nE").sequence)).toEqual([60, 62, 74, 60, 62, 74, 64]);
   });
 
-  it("reads only the first tune of a file with several and counts them", () => {
-    const t = abc("X:1\nT:One\nK:C\nC D\n\nX:2\nT:Two\nK:C\nE F\n");
+  it("reads the first tune of a file with several by default, counts them, and reads the one asked for", () => {
+    const text = "X:1\nT:One\nK:C\nC D\n\nX:5\nT:Two\nK:C\nE F\n";
+    const t = abc(text);
     expect(t.tunesInFile).toBe(2);
+    expect([t.tune, t.x]).toEqual([1, "1"]);
     expect(pitchesOf(t.sequence)).toEqual([60, 62]);
+    const second = parseAbc(new TextEncoder().encode(text), "t.abc", { tune: 2 });
+    expect([second.tune, second.x, second.title]).toEqual([2, "5", "Two"]);
+    expect(pitchesOf(second.sequence)).toEqual([64, 65]);
+    expect(listAbcTunes(new TextEncoder().encode(text), "t.abc")).toEqual([
+      { tune: 1, x: "1", title: "One", line: 1 },
+      { tune: 2, x: "5", title: "Two", line: 6 },
+    ]);
+    expect(() => parseAbc(new TextEncoder().encode(text), "t.abc", { tune: 3 })).toThrow(
+      "t.abc: there is no tune 3: the file has 2 tunes. Choose a tune from 1 to 2",
+    );
+  });
+
+  it("applies the file header's fields to every tune; a tune's own fields override them", () => {
+    const text = "%abc-2.1\nM:3/4\nL:1/4\n%%MIDI program 40\n\nX:1\nK:C\nC D E\n\nX:2\nL:1/8\nK:C\nC D E\n";
+    const one = abc(text);
+    expect(one.sequence.meters[0]).toMatchObject({ numerator: 3, denominator: 4 });
+    expect(one.sequence.tracks[0]!.program).toBe(40);
+    expect(one.sequence.tracks[0]!.notes.map((n) => n.durationTicks)).toEqual([480, 480, 480]);
+    const two = parseAbc(new TextEncoder().encode(text), "t.abc", { tune: 2 });
+    expect(two.sequence.tracks[0]!.notes.map((n) => n.durationTicks)).toEqual([240, 240, 240]);
+    expect(two.sequence.meters[0]).toMatchObject({ numerator: 3, denominator: 4 });
   });
 });
 

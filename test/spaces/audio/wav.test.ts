@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -143,6 +143,38 @@ describe("WAV agrees with sox", () => {
     const out = execFileSync("sox", [path, "-t", "f32", "-"]);
     expect([...new Float32Array(out.buffer, out.byteOffset, 3)]).toEqual([0.25, -0.5, 0.125]);
   });
+
+  for (const [depth, channels] of [
+    ["32f", 2],
+    ["32f", 1],
+    ["32f", 5],
+    ["24", 2],
+    ["16", 6],
+  ] as const) {
+    it(`writes a ${depth}-bit ${channels}-channel header sox reads without a warning, same samples`, () => {
+      const frames = 4;
+      const channelData = Array.from({ length: channels }, (_, c) =>
+        Float32Array.from({ length: frames }, (_, f) => (f - 2 + c / 8) / 4),
+      );
+      const path = join(dir, `header-${depth}-${channels}.wav`);
+      execFileSync("sh", ["-c", `cat > ${path}`], {
+        input: writeWav({ sampleRate: 48000, frames, channelData }, depth).bytes,
+      });
+      // sox prints "WARN wav: wave header missing extended part of fmt chunk" for a float file without cbSize.
+      // Debian's sox 14.4 prints it for our float WAVE_FORMAT_EXTENSIBLE file too, although its fmt chunk has all
+      // 40 bytes (sox's own writer uses the plain float tag even for 5 channels); the RIFF rules ask for
+      // EXTENSIBLE above 2 channels, so we keep it, and the samples must still agree.
+      const result = spawnSync("sox", ["-V2", path, "-t", "f32", "-"]);
+      expect(result.status).toBe(0);
+      const warnings = result.stderr.toString();
+      if (depth === "32f" && channels > 2)
+        expect(warnings).toBe("sox WARN wav: wave header missing extended part of fmt chunk\n");
+      else expect(warnings).toBe("");
+      const got = new Float32Array(result.stdout.buffer, result.stdout.byteOffset, frames * channels);
+      for (let f = 0; f < frames; f++)
+        for (let c = 0; c < channels; c++) expect(got[f * channels + c]).toBe(channelData[c]![f]);
+    });
+  }
 });
 
 describe("WAV validation", () => {

@@ -95,6 +95,80 @@ describe("SMF round trip", () => {
   }
 });
 
+describe("SMF pitch bends", () => {
+  it("imports the pitch wheel of each channel as 14-bit centred values, to the tick, and writes them back", () => {
+    // Channel 0: bend up to the top (16383 -> +8191) and back to centre; channel 3: full down (0 -> -8192),
+    // with running status for a second bend, then a quarter down (6144 -> -2048).
+    const bytes = smf(1, 480, [
+      [
+        [0, 0x90, 60, 100],
+        [120, 0xe0, 0x7f, 0x7f],
+        [120, 0xe0, 0x00, 0x40],
+        [240, 0x80, 60, 0],
+      ],
+      [
+        [0, 0xc3, 33],
+        [0, 0x93, 40, 90],
+        [0, 0xe3, 0x00, 0x00],
+        [480, 0x00, 0x30],
+        [480, 0x83, 40, 0],
+      ],
+    ]);
+    const { sequence } = importMidi(bytes, "bends.mid");
+    const byChannel = new Map(sequence.tracks.map((t) => [t.channel, t]));
+    expect(byChannel.get(0)!.pitchBends).toEqual([
+      { tick: 120, value: 8191 },
+      { tick: 240, value: 0 },
+    ]);
+    expect(byChannel.get(3)!.pitchBends).toEqual([
+      { tick: 0, value: -8192 },
+      { tick: 480, value: -2048 },
+    ]);
+    const again = importMidi(writeMidi(sequence), "out.mid").sequence;
+    expect(new Map(again.tracks.map((t) => [t.channel, t.pitchBends]))).toEqual(
+      new Map(sequence.tracks.map((t) => [t.channel, t.pitchBends])),
+    );
+    // A track that only bends (no notes) is kept, so its wheel still reaches the synthesizer.
+    const onlyBend = importMidi(smf(1, 96, [[], [[0, 0xe5, 0, 0x50]]]), "b.mid").sequence;
+    expect(onlyBend.tracks.map((t) => [t.channel, t.pitchBends])).toEqual([[5, [{ tick: 0, value: 2048 }]]]);
+  });
+});
+
+describe("SMF tracks and channels", () => {
+  it("splits a format-1 track that plays on two channels, and keeps a controller-only track's own channel", () => {
+    const bytes = smf(1, 96, [
+      [[0, 0xff, 0x51, 3, 0x07, 0xa1, 0x20]],
+      [
+        [0, 0xff, 0x03, 3, 0x4d, 0x69, 0x78], // name "Mix"
+        [0, 0xc0, 5],
+        [0, 0xc9, 0],
+        [0, 0x90, 60, 100],
+        [0, 0x99, 36, 110],
+        [96, 0x80, 60, 0],
+        [0, 0x89, 36, 0],
+      ],
+      [
+        [0, 0xb9, 7, 90],
+        [48, 0xb9, 10, 20],
+      ],
+    ]);
+    const { sequence } = importMidi(bytes, "mixed.mid");
+    const summary = sequence.tracks.map((t) => ({
+      name: t.name,
+      channel: t.channel,
+      program: t.program,
+      pitches: t.notes.map((n) => n.pitch),
+      controllers: t.controlChanges.map((c) => c.controller),
+    }));
+    expect(summary).toEqual([
+      { name: "Mix", channel: 0, program: 5, pitches: [60], controllers: [] },
+      { name: "Mix", channel: 9, program: 0, pitches: [36], controllers: [] },
+      { name: "", channel: 9, program: 0, pitches: [], controllers: [7, 10] },
+    ]);
+    expect(sequence.tempos).toEqual([{ tick: 0, bpm: 120 }]);
+  });
+});
+
 describe("SMF validation", () => {
   const good = multiTrackSmf();
   const cases: Array<[string, Uint8Array, RegExp]> = [

@@ -88,6 +88,7 @@ describe("the projection registry", () => {
     ]);
     expect(registry.get("abc", "midi").name).toBe("abc->midi");
     expect(registry.get("audio", "audio", "audio->audio.gain").params).toEqual(["gainDb"]);
+    expect(registry.byName("abc->midi").params).toEqual(["tune"]);
     expect(() => registry.get("audio", "audio")).toThrow(/2 projections go audio -> audio .*; name one/);
     expect(() => registry.get("midi", "abc")).toThrow(/no projection goes midi -> abc; known: abc->midi/);
     expect(() => registry.get("audio", "midi", "abc->midi")).toThrow(
@@ -126,6 +127,23 @@ describe("the projection registry", () => {
     expect(artifact.space).toBe("midi");
     const sequence = importMidi(await library.store.get(artifact.hash), "out").sequence;
     expect(sequence.tracks.flatMap((t) => t.notes)).toHaveLength(20); // 10 notes, repeated
+  });
+
+  it("abc -> midi reads the tune asked for in a tune book: the import's child of that tune again", async () => {
+    const book = "X:1\nT:A\nK:C\nC D\n\nX:2\nT:B\nK:C\nE F G\n\nX:3\nT:C\nK:C\nA B c d\n";
+    const imported = await importBytes(library, new TextEncoder().encode(book), "book.abc");
+    expect(imported.derived).toHaveLength(3);
+    const { artifact, added } = await runTwice("abc->midi", imported.id, { tune: 3 });
+    expect(added).toBe(0);
+    expect(artifact.id).toBe(imported.derived[2]!.id);
+    const sequence = importMidi(await library.store.get(artifact.hash), "out").sequence;
+    expect(sequence.tracks.flatMap((t) => t.notes.map((n) => n.pitch))).toEqual([69, 71, 72, 74]);
+    await expect(registry.runByIds("abc->midi", [imported.id], { tune: 4 }, library)).rejects.toThrow(
+      /there is no tune 4: the file has 3 tunes/,
+    );
+    await expect(registry.runByIds("abc->midi", [imported.id], { tune: 1.5 }, library)).rejects.toThrow(
+      /tune is 1\.5; use a whole number from 1/,
+    );
   });
 
   it("midi -> audio renders through the SoundFont to float WAV with the synth's tool record", async () => {

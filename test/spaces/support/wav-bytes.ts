@@ -47,6 +47,8 @@ export function wavBytes(spec: WavSpec): Uint8Array {
       ...le(formatTag, 2),
     );
     fmt.push(0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71);
+  } else if (formatTag === 3) {
+    fmt.push(...le(0, 2)); // cbSize: a non-PCM fmt chunk is 18 bytes
   }
   const data: number[] = [];
   const f32 = new DataView(new ArrayBuffer(4));
@@ -60,6 +62,9 @@ export function wavBytes(spec: WavSpec): Uint8Array {
     }
   }
   const chunks: number[] = [...tag("fmt "), ...le(fmt.length, 4), ...fmt];
+  // Float (non-PCM) files carry a fact chunk with the frame count.
+  if (formatTag === 3)
+    chunks.push(...tag("fact"), ...le(4, 4), ...le(spec.interleaved.length / spec.channels, 4));
   for (const [t, body] of spec.extraChunks ?? []) {
     chunks.push(...tag(t), ...le(body.length, 4), ...body);
     if (body.length & 1) chunks.push(0);

@@ -1,0 +1,94 @@
+// Regression (the soak's page misses): after an edit that re-renders a lane, a head switches to the new key once
+// its first pages are written; the rest of its window used to be missing until the renderer got there, and the
+// engine played silence on that lane when it got there first. Now every page of the window the new key lacks gets
+// the old key's page at the switch (a stopgap, overwritten by its own render later). Real renderer, real engine
+// (offline driver): at the switch the engine plays the whole window at once, faster than any worker renders.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CanvasReader } from "../../app/audio/canvas-file";
+import type { PageMiss } from "../../app/audio/engine";
+import { openSession, type Session } from "../../app/host/session";
+import type { LookaheadRendererImpl } from "../../app/render/index";
+import { type DemoFixture, demoProject, sleep } from "./fixture";
+
+const BUFFER = 256;
+
+describe("key switch after an edit", () => {
+  let demo: DemoFixture;
+  let session: Session;
+  beforeAll(async () => {
+    demo = await demoProject();
+    session = await openSession(demo.project, {
+      driver: "offline",
+      bufferFrames: BUFFER,
+      autosaveMs: 0,
+      workers: 1,
+    });
+  });
+  afterAll(async () => {
+    await session?.close();
+    demo?.dispose();
+  });
+
+  it("plays the old key's pages, never silence, where the new key is not rendered yet", async () => {
+    const renderer = session.renderer as LookaheadRendererImpl;
+    await session.seek("Alpha", 8);
+    await session.seek("Beta", 20);
+    await session.waitReady();
+    session.play("Alpha");
+    session.start();
+    const alpha = session.heads().find((h) => h.name === "Alpha")!;
+    const keysLane = session.document.lanes.findIndex((lane) => lane.name === "Keys");
+    const keysRegion = session.document.regions.find(
+      (r) => r.laneId === session.document.lanes[keysLane]!.id,
+    )!;
+    const oldKey = renderer.streamKeys(alpha.id)[keysLane]!;
+    const fpp = session.framesPerPage;
+    const lastPage = Math.floor((alpha.positionFrames + session.lookaheadFrames - 1) / fpp);
+    const reader = new CanvasReader(session.canvasPath);
+    const oldLastPage = new Float32Array(reader.pageFrames(oldKey, lastPage)!);
+
+    let misses: PageMiss[] | undefined;
+    let newKey = 0n;
+    let writtenAtSwitch = 0;
+    const switched = new Promise<void>((resolve) => {
+      const off = renderer.onStreamKeysChanged((headId, keys) => {
+        if (headId !== alpha.id || keys[keysLane] === oldKey) return;
+        off();
+        newKey = keys[keysLane]!;
+        for (let page = Math.floor(alpha.positionFrames / fpp); page <= lastPage; page++) {
+          if (renderer.isWritten(newKey, page)) writtenAtSwitch++;
+        }
+        // The session mapped the new keys into the control block (its listener runs first). Play the head's whole
+        // window now, before the render worker can write the rest of it.
+        session.engine.renderOffline(session.lookaheadFrames, { blockFrames: BUFFER });
+        misses = session.engine.takeMisses();
+        resolve();
+      });
+    });
+    session.apply({
+      kind: "updateRegion",
+      regionId: keysRegion.id,
+      changes: { gainDb: keysRegion.gainDb - 6 },
+    });
+    await switched;
+    // The new key had only a few of the window's pages of its own when the head switched to it...
+    expect(writtenAtSwitch).toBeLessThan(lastPage - Math.floor(alpha.positionFrames / fpp));
+    // ...and yet nothing in the window was silent.
+    expect(misses).toEqual([]);
+    expect(session.stats().engine.pageMisses).toBe(0);
+    expect(renderer.pagesStopgap()).toBeGreaterThan(0);
+
+    // The stopgaps are replaced by the new key's own render: quieter than the old page there (a MIDI region's gain
+    // scales velocities, so -6 dB is not exactly half the amplitude through the SoundFont's velocity curve).
+    const deadline = Date.now() + 30_000;
+    while (!renderer.isWritten(newKey, lastPage) && Date.now() < deadline) await sleep(20);
+    expect(renderer.isWritten(newKey, lastPage)).toBe(true);
+    reader.refresh();
+    const rendered = reader.pageFrames(newKey, lastPage)!;
+    const peak = (x: Float32Array) => x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(peak(oldLastPage)).toBeGreaterThan(0);
+    const ratio = peak(rendered) / peak(oldLastPage);
+    expect(ratio).toBeGreaterThan(0.1);
+    expect(ratio).toBeLessThan(0.8);
+  });
+});
