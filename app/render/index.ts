@@ -472,6 +472,8 @@ class Renderer implements LookaheadRenderer {
     let best = -1;
     for (let slot = 0; slot < last.length; slot++) {
       const page = last[slot]!;
+      // -1: no page of this stream on that worker yet (no cursor to continue; page 0 must not pick it for that).
+      if (page < 0) continue;
       if (page === pageIndex - 1) return slot;
       if (page < pageIndex && page >= pageIndex - near && (best < 0 || page > last[best]!)) best = slot;
     }
