@@ -51,8 +51,10 @@ describe("lcanvas synth render", () => {
       frames: number;
       channelGroups: number[][];
       sampleRate: number;
+      synth: string;
     };
     expect(report.sampleRate).toBe(48_000);
+    expect(report.synth).toMatch(/^fluidsynth@/);
     const { audio } = parseWav(readFileSync(out), out);
     expect(audio.frames).toBe(report.frames);
     const { sequence } = importMidi(readFileSync(midiPath), midiPath);
@@ -64,6 +66,31 @@ describe("lcanvas synth render", () => {
       if (audio.channelData[1]![i] !== reference.interleaved[2 * i + 1]) differences++;
     }
     expect(differences).toBe(0);
+  });
+
+  it("--synth spessasynth renders with the fallback; an unknown synthesizer is refused by name", {
+    timeout: 120_000,
+  }, async () => {
+    const out = join(dir, "spessa.wav");
+    const args = ["synth", "render", midiPath, "--out", out, "--soundfont", TIMGM6MB, "--depth", "32f"];
+    const spessa = await lcanvas([...args, "--synth", "spessasynth"]);
+    expect(spessa.code).toBe(0);
+    expect((JSON.parse(spessa.stdout) as { synth: string }).synth).toMatch(/^spessasynth@/);
+    const { sequence } = importMidi(readFileSync(midiPath), midiPath);
+    const reference = await bounceMidiSerial({
+      sequence,
+      soundfontPath: TIMGM6MB,
+      sampleRate: 48_000,
+      synth: "spessasynth",
+    });
+    const { audio } = parseWav(readFileSync(out), out);
+    let differences = 0;
+    for (let i = 0; i < audio.frames; i++)
+      if (audio.channelData[0]![i] !== reference.interleaved[2 * i]) differences++;
+    expect(differences).toBe(0);
+    const unknown = await lcanvas([...args, "--synth", "timidity"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/unknown synthesizer "timidity"; use one of: fluidsynth, spessasynth/);
   });
 
   it("says what is wrong with a missing SoundFont or MIDI file", { timeout: 120_000 }, async () => {
