@@ -2,11 +2,9 @@
 // Float32 frames. Owned by app/spaces/synth; called by the lookahead renderer (page by page), the bounce and its
 // workers. Output depends only on absolute frame positions, never on how the caller splits its requests
 // (see docs/synth.md: per-channel synthesizers on a fixed 128-frame grid split at event frames).
-import {
-  DEFAULT_GLOBAL_SYSTEM_PARAMETERS,
-  type MIDIController,
-  SpessaSynthProcessor,
-} from "spessasynth_core";
+// spessasynth_core is loaded only when spessasynth renders (soundbank.ts imports it then): with FluidSynth, no
+// process or worker pays for loading it. Its classes come with the loaded font.
+import type { MIDIController, SpessaSynthProcessor } from "spessasynth_core";
 import {
   type ChannelStem,
   channelStems,
@@ -43,13 +41,17 @@ const INITIAL_VOICES = 16;
  * spessasynth allocates (and scans every block) `voiceCap` voices from its global defaults at construction, 350
  * by default; one synthesizer per channel starts small instead and grows on demand, so no voice is ever stolen.
  */
-function createSynth(sampleRate: number, effects: boolean): SpessaSynthProcessor {
-  const defaults = DEFAULT_GLOBAL_SYSTEM_PARAMETERS;
+function createSynth(
+  spessa: SpessaSoundFont["spessa"],
+  sampleRate: number,
+  effects: boolean,
+): SpessaSynthProcessor {
+  const defaults = spessa.DEFAULT_GLOBAL_SYSTEM_PARAMETERS;
   const savedCap = defaults.voiceCap;
   defaults.voiceCap = INITIAL_VOICES;
   let synth: SpessaSynthProcessor;
   try {
-    synth = new SpessaSynthProcessor(sampleRate, { ...SYNTH_DEFAULTS, effectsEnabled: effects });
+    synth = new spessa.SpessaSynthProcessor(sampleRate, { ...SYNTH_DEFAULTS, effectsEnabled: effects });
   } finally {
     defaults.voiceCap = savedCap;
   }
@@ -92,7 +94,7 @@ class ChannelRenderer {
   }
 
   #createSynth(): SpessaSynthProcessor {
-    const synth = createSynth(this.#sampleRate, this.#effects);
+    const synth = createSynth(this.#soundfont.spessa, this.#sampleRate, this.#effects);
     synth.soundBankManager.addSoundBank(this.#soundfont.bank, "main");
     return synth;
   }

@@ -3,19 +3,24 @@
 // thread keeps, so FluidSynth's sample cache holds the samples for every synthesizer made from it. Owned by
 // app/spaces/synth; called by the renderer, the bounce workers, the render workers and the CLI. One load per thread.
 import { readFile, stat } from "node:fs/promises";
-import {
-  type BasicSoundBank,
-  BasicSoundBank as SoundBankClass,
-  SoundBankLoader,
-  SpessaLog,
-} from "spessasynth_core";
+import type { BasicSoundBank } from "spessasynth_core";
 import { chooseSynth, type SynthName, synthVersion } from "./backend";
 import { type FluidSynthInstance, fluidAvailability } from "./fluid";
 import { INSTALL_HINT, SoundFontError, soundFontProblem } from "./soundfonts";
 
-SpessaLog.infoEnabled = false;
-SpessaLog.warnEnabled = false;
-SpessaLog.groupEnabled = false;
+/** spessasynth_core, loaded on first use (about 60 ms): processes that render with FluidSynth never load it. */
+type SpessaModule = typeof import("spessasynth_core");
+let spessaModule: Promise<SpessaModule> | undefined;
+
+function loadSpessa(): Promise<SpessaModule> {
+  spessaModule ??= import("spessasynth_core").then((spessa) => {
+    spessa.SpessaLog.infoEnabled = false;
+    spessa.SpessaLog.warnEnabled = false;
+    spessa.SpessaLog.groupEnabled = false;
+    return spessa;
+  });
+  return spessaModule;
+}
 
 interface SoundFontCommon {
   /** The file it came from, so worker threads can load it themselves. */
@@ -28,6 +33,8 @@ interface SoundFontCommon {
 export interface SpessaSoundFont extends SoundFontCommon {
   readonly synth: "spessasynth";
   readonly bank: BasicSoundBank;
+  /** The loaded spessasynth_core module (its synthesizer class and defaults). */
+  readonly spessa: SpessaModule;
 }
 
 export interface FluidSoundFont extends SoundFontCommon {
@@ -46,12 +53,13 @@ export async function loadSoundFont(path: string, synth?: SynthName): Promise<Lo
   if (problem) throw new SoundFontError(`cannot use this SoundFont: ${problem}. ${INSTALL_HINT}.`);
   const name = synth ?? chooseSynth().name;
   if (name === "fluidsynth") return loadForFluid(path);
-  await SoundBankClass.isSF3DecoderReady;
+  const spessa = await loadSpessa();
+  await spessa.BasicSoundBank.isSF3DecoderReady;
   const bytes = await readFile(path);
   let bank: BasicSoundBank;
   try {
     const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-    bank = SoundBankLoader.fromArrayBuffer(copy);
+    bank = spessa.SoundBankLoader.fromArrayBuffer(copy);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new SoundFontError(
@@ -69,6 +77,7 @@ export async function loadSoundFont(path: string, synth?: SynthName): Promise<Lo
     path,
     sizeBytes: bytes.byteLength,
     bank,
+    spessa,
   };
 }
 

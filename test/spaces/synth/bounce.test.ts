@@ -52,7 +52,7 @@ describe("bounceMidi", () => {
     const url = await workerScriptUrl(bounceModule, "bounce-worker");
     expect(url.pathname).toMatch(/node_modules\/\.cache\/lcanvas\/bounce-worker-[0-9a-f]{16}\.mjs$/);
     expect(existsSync(url)).toBe(true);
-    expect(readFileSync(url, "utf8")).toMatch(/from "spessasynth_core"/);
+    expect(readFileSync(url, "utf8")).toMatch(/import\("spessasynth_core"\)/);
     expect(await workerScriptUrl(bounceModule, "bounce-worker")).toBe(url);
   });
 
