@@ -1,5 +1,6 @@
 // Offline bounce of a project: renders every page of [0, end) for the chosen heads through the lookahead
-// renderer, then mixes through the engine's offline driver (the same kernel as live playback) into a WAV file;
+// renderer and mixes through the engine's offline driver (the same kernel as live playback), each second as soon
+// as its pages are written, into a WAV file;
 // stems solo each lane in turn through the control block. Owned by app/host; called by `lcanvas bounce`, tests.
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -57,27 +58,39 @@ export function stereoWav(
   return writeWav({ sampleRate, frames, channelData: [left, right] }, bits);
 }
 
-/** Plays the chosen heads from frame 0 through the offline driver for `frames` frames. */
-function mixFrom0(
+/**
+ * Plays the chosen heads from frame 0 through the offline driver for `frames` frames. With `ready`, each chunk
+ * waits until its pages are written (the render runs meanwhile on the workers): the mix of the first seconds
+ * overlaps the render of the rest instead of following it.
+ */
+async function mixFrom0(
   session: Session,
   heads: readonly string[],
   frames: number,
   onChunk: (done: number) => void,
-): Float32Array {
+  ready?: (startFrame: number, endFrame: number) => Promise<void>,
+): Promise<[Float32Array, Float32Array]> {
   session.stop();
   session.relocate(undefined, 0);
   session.play(undefined);
   for (const id of session.headIds()) if (!heads.includes(id)) session.stop(id);
-  const out = new Float32Array(frames * 2);
+  // Left and right planes, as the WAV writer takes them (split chunk by chunk, inside the overlap with the render).
+  const left = new Float32Array(frames);
+  const right = new Float32Array(frames);
   const chunk = Math.max(session.bufferFrames, MIX_CHUNK_SECONDS * session.sampleRate);
   for (let done = 0; done < frames; ) {
     const n = Math.min(chunk, frames - done);
-    out.set(session.renderOffline(n), done * 2);
+    if (ready) await ready(done, done + n);
+    const mixed = session.renderOffline(n);
+    for (let i = 0; i < n; i++) {
+      left[done + i] = mixed[2 * i]!;
+      right[done + i] = mixed[2 * i + 1]!;
+    }
     done += n;
     onChunk(done);
   }
   session.stop();
-  return out;
+  return [left, right];
 }
 
 function fileName(text: string): string {
@@ -105,13 +118,31 @@ export async function bounce(projectDir: string, options: BounceOptions): Promis
       );
     }
     await session.seek(undefined, 0);
-    await session.renderer.renderRange(heads, 0, frames, (done, total) =>
-      options.onProgress?.({ phase: "render", done, total }),
+    // Every page of the span is requested at once (the workers stay busy); the mix follows chunk by chunk as
+    // the pages of each chunk are written, on this thread, which is otherwise idle while the workers render.
+    let renderDone = false;
+    const rendering = session.renderer
+      .renderRange(heads, 0, frames, (done, total) => options.onProgress?.({ phase: "render", done, total }))
+      .finally(() => {
+        renderDone = true;
+      });
+    rendering.catch(() => undefined);
+    const mix = await mixFrom0(
+      session,
+      heads,
+      frames,
+      (done) => options.onProgress?.({ phase: "mix", done, total: frames }),
+      async (startFrame, endFrame) => {
+        if (!renderDone)
+          await Promise.race([session.renderer.renderRange(heads, startFrame, endFrame), rendering]);
+        else await rendering;
+      },
     );
-    const mix = mixFrom0(session, heads, frames, (done) =>
-      options.onProgress?.({ phase: "mix", done, total: frames }),
+    await rendering;
+    const { bytes, clippedSamples } = writeWav(
+      { sampleRate: session.sampleRate, frames, channelData: mix },
+      bits,
     );
-    const { bytes, clippedSamples } = stereoWav(mix, session.sampleRate, bits);
     await mkdir(dirname(options.out), { recursive: true });
     await writeFileAtomic(options.out, bytes);
     const stems: string[] = [];
@@ -121,9 +152,12 @@ export async function bounce(projectDir: string, options: BounceOptions): Promis
       const control = session.engine.control;
       for (const [index, lane] of lanes.entries()) {
         for (let other = 0; other < lanes.length; other++) control.setLaneSolo(other, other === index);
-        const stem = mixFrom0(session, heads, frames, () => undefined);
+        const stem = await mixFrom0(session, heads, frames, () => undefined);
         const path = join(options.stems, `${String(index + 1).padStart(2, "0")}-${fileName(lane.name)}.wav`);
-        await writeFileAtomic(path, stereoWav(stem, session.sampleRate, bits).bytes);
+        await writeFileAtomic(
+          path,
+          writeWav({ sampleRate: session.sampleRate, frames, channelData: stem }, bits).bytes,
+        );
         stems.push(path);
         options.onProgress?.({ phase: "stems", done: index + 1, total: lanes.length });
       }
