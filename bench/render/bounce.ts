@@ -1,6 +1,9 @@
-// Benchmark: our project bounce (app/host bounce(), the path of `lcanvas bounce`) against the fluidsynth CLI on the
-// same ~2-minute, 5-track MIDI and the same SoundFont, in the same run, interleaved round by round; whole wall
-// clock including start-up. Writes bench/results/render-bounce.json.
+// Benchmark: our project bounce (app/host bounce(), the path of `lcanvas bounce`) and our MIDI bounce (bounceMidi,
+// the path of `lcanvas synth render`) against the fluidsynth CLI on the same MIDI (60 bars: ~2 minutes, 5 tracks)
+// and the same SoundFont, in the same run, interleaved round by round; whole wall clock including start-up, and
+// in-process. Our synthesizer is the chosen one (FluidSynth when its addon loads); one row bounces with
+// spessasynth (LCANVAS_SYNTH=spessasynth) for comparison. Writes bench/results/render-bounce.json (60 bars) or
+// render-bounce-<bars>bars.json.
 // Run: node --import tsx bench/render/bounce.ts [--rounds 3] [--bars 60]
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -8,8 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { bounce } from "../../app/host/bounce";
-import { parseWav } from "../../app/spaces/audio/wav";
+import { parseWav, writeWav } from "../../app/spaces/audio/wav";
 import { writeMidi } from "../../app/spaces/midi/smf";
+import { chooseSynth } from "../../app/spaces/synth/backend";
+import { bounceMidi } from "../../app/spaces/synth/bounce";
 import { benchmarkSong } from "../synth/song";
 import { load, machine, percentile, REPO, record, songProject, uncommitted } from "./common";
 
@@ -127,6 +132,57 @@ const CANDIDATES: Candidate[] = [
       return { wallMs, cpuMs: (used.user + used.system) / 1000 };
     },
   },
+  {
+    name: "lcanvas bounce with LCANVAS_SYNTH=spessasynth (spawned, cold cache, 16-bit)",
+    peer: false,
+    run: (out) => {
+      dropCache();
+      return timeProcess(
+        "node",
+        ["bin/lcanvas.mjs", "bounce", project, "--out", out, "--bits", "16", "--soundfont", SOUNDFONT],
+        { ...process.env, LCANVAS_SOUNDFONT: SOUNDFONT, LCANVAS_SYNTH: "spessasynth" },
+      );
+    },
+  },
+  {
+    name: "lcanvas synth render song.mid (spawned process, 2 threads, 16-bit)",
+    peer: false,
+    run: (out) =>
+      timeProcess("node", [
+        "bin/lcanvas.mjs",
+        "synth",
+        "render",
+        midiPath,
+        "--out",
+        out,
+        "--soundfont",
+        SOUNDFONT,
+        "--depth",
+        "16",
+      ]),
+  },
+  {
+    name: "bounceMidi() in-process (2 threads, float; no WAV write)",
+    peer: false,
+    run: async (out) => {
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      const result = await bounceMidi({ sequence: song, soundfontPath: SOUNDFONT, sampleRate: RATE });
+      const wallMs = performance.now() - started;
+      const used = process.cpuUsage(cpu);
+      const left = new Float32Array(result.frames);
+      const right = new Float32Array(result.frames);
+      for (let i = 0; i < result.frames; i++) {
+        left[i] = result.interleaved[2 * i]!;
+        right[i] = result.interleaved[2 * i + 1]!;
+      }
+      writeFileSync(
+        out,
+        writeWav({ sampleRate: RATE, frames: result.frames, channelData: [left, right] }, "16").bytes,
+      );
+      return { wallMs, cpuMs: (used.user + used.system) / 1000 };
+    },
+  },
 ];
 
 function level(path: string): { seconds: number; rms: number } {
@@ -188,13 +244,14 @@ async function main(): Promise<void> {
     };
   });
   console.table(rows.map(({ wallMs, output, ...rest }) => rest));
-  const path = record("bounce", {
+  const path = record(bars === 60 ? "bounce" : `bounce-${bars}bars`, {
     command: `node --import tsx bench/render/bounce.ts --rounds ${rounds} --bars ${bars}`,
     machine: machine(),
     loadBefore,
     loadAfter,
     song: `bench/synth/song.ts benchmarkSong(${bars}): ${song.tracks.length} tracks, 120 bpm, one lane per track`,
     soundfont: SOUNDFONT,
+    synth: chooseSynth().id,
     sampleRate: RATE,
     rounds,
     rows,
