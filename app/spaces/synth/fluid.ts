@@ -47,7 +47,11 @@ export interface FluidAddon {
     dynamicSampleLoading: boolean,
     /** Use the font this synthesizer loaded (same path): no parsing, no memory of its own for the font. */
     shareFontOf?: FluidSynthInstance,
+    /** Voices to start with (16..4096, default 64); also sizes the event queue: 64 events per voice. */
+    initialPolyphony?: number,
   ) => FluidSynthInstance;
+  /** Events FluidSynth's queue dropped in this thread so far (the queue was too small for one block). */
+  queueOverflows(): number;
   /** FluidSynth's library version (fluid_version_str). */
   readonly version: string;
   readonly blockFrames: number;
@@ -106,6 +110,23 @@ function fluidAddon(): FluidAddon {
   return fluid.addon;
 }
 
+/**
+ * Voices a channel's synthesizer starts with. FluidSynth sizes its event queue from it (64 events per voice), and
+ * every event of one 64-frame block must fit: a voice start queues about 50 events and a note may start up to
+ * about 8 voices (layered presets), so the largest burst of note-ons at one grid frame needs 8 x 50 / 64 = 6.25
+ * voices of queue per note. Voices themselves grow on demand (never stolen).
+ */
+function initialPolyphony(gridFrames: ArrayLike<number>, events: ChannelStem["events"]): number {
+  let burst = 0;
+  let run = 0;
+  for (let i = 0; i < events.length; i++) {
+    if (events[i]!.kind !== EVENT_NOTE_ON) continue;
+    run = i > 0 && gridFrames[i] === gridFrames[i - 1] && events[i - 1]!.kind === EVENT_NOTE_ON ? run + 1 : 1;
+    burst = Math.max(burst, run);
+  }
+  return Math.min(4096, Math.max(64, Math.ceil((burst * 8) / 32) * 32));
+}
+
 /** The grid frame where FluidSynth applies an event at `frame`. */
 export function fluidEventFrame(frame: number): number {
   return Math.round(frame / FLUID_BLOCK_FRAMES) * FLUID_BLOCK_FRAMES;
@@ -121,6 +142,7 @@ class FluidChannel {
   readonly #sampleRate: number;
   readonly #effects: boolean;
   readonly #checkpointSpacingFrames: number;
+  readonly #initialPolyphony: number;
   /** Absolute frame of the next output frame. Block phase = #positionFrame % 64 (origin 0, skips whole blocks). */
   #positionFrame = 0;
   #nextEvent = 0;
@@ -142,6 +164,7 @@ class FluidChannel {
     this.#sampleRate = sampleRate;
     this.#effects = effects;
     this.#checkpointSpacingFrames = Math.round(FLUID_CHECKPOINT_SPACING_SECONDS * sampleRate);
+    this.#initialPolyphony = initialPolyphony(this.#gridFrames, stem.events);
     this.#synth = this.#createSynth();
     this.#quiet = !effects;
   }
@@ -155,6 +178,7 @@ class FluidChannel {
       this.#effects,
       font.dynamicSampleLoading,
       font.keeper,
+      this.#initialPolyphony,
     );
   }
 
@@ -207,6 +231,8 @@ class FluidChannel {
     }
     const synth = this.#synth;
     const channel = this.channel;
+    const addon = fluidAddon();
+    const overflowsBefore = addon.queueOverflows();
     while (this.#nextEvent < events.length && grid[this.#nextEvent]! <= frame) {
       const event = events[this.#nextEvent]!;
       if (event.kind === EVENT_NOTE_ON) synth.noteOn(channel, event.a, event.b);
@@ -214,6 +240,11 @@ class FluidChannel {
       else if (event.kind === EVENT_CONTROL) synth.controlChange(channel, event.a, event.b);
       else if (event.kind === EVENT_PROGRAM) synth.programChange(channel, event.a);
       this.#nextEvent += 1;
+    }
+    if (addon.queueOverflows() !== overflowsBefore) {
+      throw new Error(
+        `FluidSynth dropped events of MIDI channel ${channel} at frame ${frame}: more voices start in one 64-frame block than its event queue holds (started with ${this.#initialPolyphony} voices); render this sequence with LCANVAS_SYNTH=spessasynth`,
+      );
     }
     this.#quiet = !this.#effects && synth.activeVoices() === 0;
   }

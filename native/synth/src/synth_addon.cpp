@@ -7,6 +7,7 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,27 +16,31 @@ namespace {
 
 // FluidSynth reports errors through its log; the last one of this thread goes into the thrown error's message.
 thread_local std::string lastError;
+// FluidSynth's event queue (64 events per voice of the starting polyphony) dropped events: a voice or a parameter
+// change was lost. Counted per thread; the renderer checks it after applying events.
+thread_local double queueOverflows = 0;
 std::once_flag logOnce;
 
 void onLog(int level, const char* message, void*) {
   if (level == FLUID_PANIC || level == FLUID_ERR) lastError = message ? message : "";
+  if (level == FLUID_WARN && message && std::strstr(message, "Ringbuffer full")) queueOverflows += 1;
 }
 
 void installLog() {
   std::call_once(logOnce, [] {
     fluid_set_log_function(FLUID_PANIC, onLog, nullptr);
     fluid_set_log_function(FLUID_ERR, onLog, nullptr);
-    fluid_set_log_function(FLUID_WARN, nullptr, nullptr);
+    fluid_set_log_function(FLUID_WARN, onLog, nullptr);
     fluid_set_log_function(FLUID_INFO, nullptr, nullptr);
     fluid_set_log_function(FLUID_DBG, nullptr, nullptr);
   });
 }
 
-// Voices a synthesizer starts with: FluidSynth's default. A note-on that could run out doubles it first, so no
-// voice is ever stolen. The start value also sizes FluidSynth's event queue (64 events per voice), which must hold
-// every voice started in one 64-frame block (a voice start queues about 50): 256 holds about 300 voice starts per
-// block (a 40-note cluster of a 5-layer preset is 208). Each voice costs about 10 KB.
-constexpr int kInitialPolyphony = 256;
+// Voices a synthesizer starts with unless the caller says otherwise. A note-on that could run out doubles the
+// pool first, so no voice is ever stolen. The starting value also sizes FluidSynth's event queue (64 events per
+// voice), which must hold every event of one 64-frame block (a voice start queues about 50): the renderer asks for
+// enough for the largest burst of note-ons its channel has. Each voice costs about 5 KB, each queue slot 72 bytes.
+constexpr int kInitialPolyphony = 64;
 // Voices one note-on may start (layered presets, stereo pairs), kept free before each.
 constexpr int kHeadroomVoices = 32;
 constexpr int kMaxPolyphony = 65535;
@@ -113,16 +118,26 @@ class Synth : public Napi::ObjectWrap<Synth> {
                        });
   }
 
-  // new FluidSynth(soundfontPath, sampleRate, effects, dynamicSampleLoading, shareFontOf?: FluidSynth): with
-  // shareFontOf, the font that synthesizer loaded is used (no parsing, no memory of its own for it).
+  // new FluidSynth(soundfontPath, sampleRate, effects, dynamicSampleLoading, shareFontOf?: FluidSynth,
+  // initialPolyphony?: number): with shareFontOf, the font that synthesizer loaded is used (no parsing, no memory of
+  // its own for it).
   explicit Synth(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Synth>(info) {
     Napi::Env env = info.Env();
     installLog();
     if (info.Length() < 4 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsBoolean() ||
-        !info[3].IsBoolean() || (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsObject())) {
+        !info[3].IsBoolean() || (info.Length() > 4 && !info[4].IsUndefined() && !info[4].IsObject()) ||
+        (info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsNumber())) {
       throw Napi::TypeError::New(env,
                                  "FluidSynth(soundfontPath: string, sampleRate: number, effects: boolean, "
-                                 "dynamicSampleLoading: boolean, shareFontOf?: FluidSynth)");
+                                 "dynamicSampleLoading: boolean, shareFontOf?: FluidSynth, initialPolyphony?: number)");
+    }
+    int initialPolyphony = kInitialPolyphony;
+    if (info.Length() > 5 && info[5].IsNumber()) {
+      const double asked = info[5].As<Napi::Number>().DoubleValue();
+      if (!(asked >= 16 && asked <= 4096)) {
+        throw Napi::RangeError::New(env, "initialPolyphony must be 16..4096, got " + std::to_string(asked));
+      }
+      initialPolyphony = static_cast<int>(asked);
     }
     const std::string path = info[0].As<Napi::String>();
     const double sampleRate = info[1].As<Napi::Number>().DoubleValue();
@@ -156,7 +171,7 @@ class Synth : public Napi::ObjectWrap<Synth> {
       font->sfont = fluid_synth_get_sfont_by_id(font->synth, id);
       font_ = std::move(font);
     }
-    settings_ = NewSettings(sampleRate, effects, dynamic, kInitialPolyphony);
+    settings_ = NewSettings(sampleRate, effects, dynamic, initialPolyphony);
     if (!settings_) throw Napi::Error::New(env, "FluidSynth: out of memory creating settings");
     lastError.clear();
     synth_ = new_fluid_synth(settings_);
@@ -295,6 +310,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("FluidSynth", Synth::Define(env));
   exports.Set("version", Napi::String::New(env, fluid_version_str()));
   exports.Set("blockFrames", Napi::Number::New(env, kBlockFrames));
+  exports.Set("queueOverflows", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+                return Napi::Number::New(info.Env(), queueOverflows);
+              }));
   return exports;
 }
 
