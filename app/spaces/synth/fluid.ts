@@ -307,7 +307,9 @@ export function createFluidMidiRenderer(
   const { soundfont, sampleRate } = options;
   const stems = channelStems(options.sequence, sampleRate, options.channels);
   if (!(sampleRate >= 8000 && sampleRate <= 96_000)) {
-    throw new RangeError(`FluidSynth renders at 8000..96000 Hz; the sample rate is ${sampleRate}`);
+    throw new RangeError(
+      `FluidSynth renders at 8000..96000 Hz; the sample rate is ${sampleRate}: choose a rate in that range or render with LCANVAS_SYNTH=spessasynth`,
+    );
   }
   const renderers = stems.map(
     (stem) => new FluidChannel(stem, soundfont, sampleRate, options.effects ?? false),
