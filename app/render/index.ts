@@ -736,16 +736,28 @@ class Renderer implements LookaheadRenderer {
       const old = head.active[lane] ?? 0n;
       if (key === 0n || old === 0n || key === old) continue;
       const program = this.#programs.get(key);
-      const source = this.#written.get(old);
-      if (!program || !source) continue;
+      const written = this.#written.get(old);
+      const held = this.#stopgaps.get(old);
+      if (!program || (!written && !held)) continue;
+      // The head's window, and the pages a range still renders for the new key (the host's loop start: the
+      // head may wrap there before the range is done, and the view of the head lags the engine by a tick).
+      const pages = new Set<number>();
+      for (let page = first; page <= windowLast; page++) pages.add(page);
+      for (const range of this.#ranges) {
+        if (!range.keys.includes(key)) continue;
+        for (let page = range.cursor.get(key) ?? range.endPage; page < range.endPage; page++) pages.add(page);
+      }
       const copy = this.#copyFrom.get(key);
-      for (let page = first; page <= windowLast; page++) {
-        if (this.#written.get(key)?.has(page) || this.#inFlight.has(`${key}:${page}`)) continue;
-        if (!source.has(page) || page * fpp >= program.endFrame) continue;
+      for (const page of pages) {
+        const id = `${key}:${page}`;
+        if (this.#written.get(key)?.has(page) || this.#stopgaps.get(key)?.has(page) || this.#inFlight.has(id))
+          continue;
+        const real = written?.has(page) === true;
+        if ((!real && !held?.has(page)) || page * fpp >= program.endFrame) continue;
         const samples = this.#readPage(old, page);
         if (!samples) continue;
-        const exact = copy !== undefined && copy.from === old && page < copy.beforePage;
-        if (exact) {
+        if (real && copy !== undefined && copy.from === old && page < copy.beforePage) {
+          // Before the first changed frame: the same bits, a real copy.
           if (!this.#write(key, page, samples)) return;
           this.#pagesCopied += 1;
           continue;
@@ -761,12 +773,12 @@ class Renderer implements LookaheadRenderer {
           return;
         }
         this.#pagesStopgap += 1;
-        let held = this.#stopgaps.get(key);
-        if (!held) {
-          held = new Set();
-          this.#stopgaps.set(key, held);
+        let pagesHeld = this.#stopgaps.get(key);
+        if (!pagesHeld) {
+          pagesHeld = new Set();
+          this.#stopgaps.set(key, pagesHeld);
         }
-        held.add(page);
+        pagesHeld.add(page);
       }
     }
   }

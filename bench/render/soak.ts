@@ -4,12 +4,17 @@
 // region's gain, which re-renders that lane for every head). Records page misses, late blocks, renderer errors and,
 // every few seconds, the host's memory (RSS split anonymous/file, JS heap, external, array buffers), the canvas
 // file's disk use and its live page slots. Writes bench/results/render-soak.json.
-// Run: node --expose-gc --import tsx bench/render/soak.ts [--seconds 600] [--sample-seconds 5]
+// Every page miss is logged with its context (head, lane, beat, reason, time since the last edit and the head's
+// last key switch, whether the key is still live and the page written a few ms later). Memory samples include the
+// C heap of the whole process (glibc mallinfo2 over every arena: in use vs free-but-kept); --trim calls
+// malloc_trim(0) before each sample (shows how much of the anonymous RSS is free memory the allocator keeps).
+// Run: node --expose-gc --import tsx bench/render/soak.ts [--seconds 600] [--sample-seconds 5] [--trim]
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CanvasReader } from "../../app/audio/canvas-file";
+import { loadAddon } from "../../app/audio/native";
 import { regionSpec } from "../../app/core/canvas/region-spec";
 import { applyCommands, type Command, newHead, newLane, newRegion } from "../../app/core/document";
 import { beatToFrame } from "../../app/core/time/tempo-map";
@@ -32,10 +37,12 @@ const { values } = parseArgs({
   options: {
     seconds: { type: "string", default: "600" },
     "sample-seconds": { type: "string", default: "5" },
+    trim: { type: "boolean", default: false },
   },
 });
 const seconds = Number(values.seconds);
 const sampleSeconds = Number(values["sample-seconds"]);
+const trim = values.trim === true;
 const LOOP_BEATS = DEMO_BARS * 4;
 const MiB = 2 ** 20;
 
@@ -47,6 +54,10 @@ interface Sample {
   readonly heapUsedMiB: number;
   readonly externalMiB: number;
   readonly arrayBuffersMiB: number;
+  /** glibc heap of the whole process (all threads' arenas): allocated, and free but kept by the allocator. */
+  readonly mallocInUseMiB: number;
+  readonly mallocFreeMiB: number;
+  readonly threads: number;
   readonly canvasDiskMiB: number;
   readonly liveSlots: number;
   readonly pageMisses: number;
@@ -68,6 +79,10 @@ function procStatus(): { anon: number; file: number } {
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
+
+function procThreads(): number {
+  return Number(/^Threads:\s+(\d+)/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? Number.NaN);
+}
 
 /** A page miss with what was going on around it (see docs/render.md, "Page misses"). */
 interface MissContext {
@@ -193,6 +208,7 @@ async function main(): Promise<void> {
     }
   });
   const gc = (globalThis as { gc?: () => void }).gc;
+  const addon = loadAddon();
   try {
     await session.rewind();
     await session.waitReady();
@@ -210,6 +226,8 @@ async function main(): Promise<void> {
     let nextEdit = 1000;
     const take = () => {
       gc?.();
+      if (trim) addon.mallocTrim();
+      const heap = addon.mallocStats();
       const memory = process.memoryUsage();
       const status = procStatus();
       const stats = session.stats();
@@ -222,6 +240,9 @@ async function main(): Promise<void> {
         heapUsedMiB: round1(memory.heapUsed / MiB),
         externalMiB: round1(memory.external / MiB),
         arrayBuffersMiB: round1(memory.arrayBuffers / MiB),
+        mallocInUseMiB: round1((heap.inUseBytes ?? Number.NaN) / MiB),
+        mallocFreeMiB: round1((heap.freeBytes ?? Number.NaN) / MiB),
+        threads: procThreads(),
         canvasDiskMiB: round1((statSync(session.canvasPath).blocks * 512) / MiB),
         liveSlots: new CanvasReader(session.canvasPath).pages().length,
         pageMisses: stats.engine.pageMisses,
@@ -286,7 +307,7 @@ async function main(): Promise<void> {
       lastMinute: mean(lastMinute, field),
     });
     const result = {
-      command: `node --expose-gc --import tsx bench/render/soak.ts --seconds ${seconds} --sample-seconds ${sampleSeconds}`,
+      command: `${process.env["MALLOC_ARENA_MAX"] ? `MALLOC_ARENA_MAX=${process.env["MALLOC_ARENA_MAX"]} ` : ""}node --expose-gc --import tsx bench/render/soak.ts --seconds ${seconds} --sample-seconds ${sampleSeconds}${trim ? " --trim" : ""}`,
       machine: machine(),
       uncommittedFilesOfOthers: uncommitted(),
       loadBefore,
@@ -305,6 +326,7 @@ async function main(): Promise<void> {
       renderer: {
         pagesRendered: stats.renderer.pagesRendered,
         pagesCopied: stats.renderer.pagesCopied,
+        pagesStopgap: renderer.pagesStopgap(),
         jobsDropped: stats.renderer.jobsDropped,
       },
       memory: {
@@ -314,6 +336,8 @@ async function main(): Promise<void> {
         heapUsedMiB: compare("heapUsedMiB"),
         externalMiB: compare("externalMiB"),
         arrayBuffersMiB: compare("arrayBuffersMiB"),
+        mallocInUseMiB: compare("mallocInUseMiB"),
+        mallocFreeMiB: compare("mallocFreeMiB"),
         canvasDiskMiB: compare("canvasDiskMiB"),
         liveSlots: compare("liveSlots"),
       },

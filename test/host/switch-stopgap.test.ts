@@ -3,9 +3,12 @@
 // engine played silence on that lane when it got there first. Now every page of the window the new key lacks gets
 // the old key's page at the switch (a stopgap, overwritten by its own render later). Real renderer, real engine
 // (offline driver): at the switch the engine plays the whole window at once, faster than any worker renders.
+// Second cause: a looping head that switches near its loop end wraps to the loop start, whose pages of the new key
+// the host's loop-start range had not rendered yet; those pages get stopgaps too.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CanvasReader } from "../../app/audio/canvas-file";
 import type { PageMiss } from "../../app/audio/engine";
+import { beatToFrame } from "../../app/core/time/tempo-map";
 import { openSession, type Session } from "../../app/host/session";
 import type { LookaheadRendererImpl } from "../../app/render/index";
 import { type DemoFixture, demoProject, sleep } from "./fixture";
@@ -90,5 +93,61 @@ describe("key switch after an edit", () => {
     const ratio = peak(rendered) / peak(oldLastPage);
     expect(ratio).toBeGreaterThan(0.1);
     expect(ratio).toBeLessThan(0.8);
+  });
+
+  it("a head that switches just before its loop end finds the loop start's pages after the wrap", async () => {
+    const renderer = session.renderer as LookaheadRendererImpl;
+    const tempo = session.document.tempoMap;
+    const fpp = session.framesPerPage;
+    session.stop();
+    await session.setLoop("Alpha", 0, 8, true);
+    await session.seek("Alpha", 7.75);
+    await session.waitReady();
+    const alpha = session.heads().find((h) => h.name === "Alpha")!;
+    const keysLane = session.document.lanes.findIndex((lane) => lane.name === "Keys");
+    const keysRegion = session.document.regions.find(
+      (r) => r.laneId === session.document.lanes[keysLane]!.id,
+    )!;
+    const oldKey = renderer.streamKeys(alpha.id)[keysLane]!;
+    const loopEnd = beatToFrame(tempo, 8, session.sampleRate);
+    // The loop start's pages of the current key (the host's loop-start range) are there before the edit.
+    const loopPages = Math.ceil(Math.min(session.lookaheadFrames, loopEnd) / fpp);
+    const deadline = Date.now() + 15_000;
+    const loopStartReady = () =>
+      Array.from({ length: loopPages }, (_, p) => p).every((p) => renderer.isWritten(oldKey, p));
+    while (!loopStartReady() && Date.now() < deadline) await sleep(20);
+    expect(loopStartReady()).toBe(true);
+    session.play("Alpha");
+    session.engine.takeMisses();
+    const missesBefore = session.stats().engine.pageMisses;
+
+    let misses: PageMiss[] | undefined;
+    let newKey = 0n;
+    let loopStartWrittenAtSwitch = 0;
+    const switched = new Promise<void>((resolve) => {
+      const off = renderer.onStreamKeysChanged((headId, keys) => {
+        if (headId !== alpha.id || keys[keysLane] === oldKey) return;
+        off();
+        newKey = keys[keysLane]!;
+        for (let p = 0; p < loopPages; p++) if (renderer.isWritten(newKey, p)) loopStartWrittenAtSwitch++;
+        // Play to the loop end, wrap, and one second of the loop start, before the workers get there.
+        // (The seek is applied by the engine's next block: read the host's view of the head.)
+        const position = session.heads().find((h) => h.name === "Alpha")!.positionFrames;
+        session.engine.renderOffline(loopEnd - position + session.sampleRate, { blockFrames: BUFFER });
+        misses = session.engine.takeMisses();
+        resolve();
+      });
+    });
+    session.apply({
+      kind: "updateRegion",
+      regionId: keysRegion.id,
+      changes: { gainDb: keysRegion.gainDb + 3 },
+    });
+    await switched;
+    expect(newKey).not.toBe(0n);
+    expect(loopStartWrittenAtSwitch).toBeLessThan(loopPages);
+    expect(session.engine.headPositionFrames(session.slotOf("Alpha"))).toBe(session.sampleRate);
+    expect(misses).toEqual([]);
+    expect(session.stats().engine.pageMisses).toBe(missesBefore);
   });
 });
