@@ -212,6 +212,21 @@ export class Engine {
     this.#engine().prefetch(aheadPages);
   }
 
+  /**
+   * Faults in pages [firstPage, firstPage + pageCount) of these streams now, on this thread: call it before
+   * mapping new keys into a head, so the callback's first reads of them find the pages in its page table (the
+   * prefetch thread follows only the keys already mapped).
+   */
+  prefetchStreams(keys: readonly bigint[], firstPage: number, pageCount: number): void {
+    if (!(Number.isInteger(firstPage) && firstPage >= 0 && firstPage <= 0xffff_ffff)) {
+      throw new RangeError(`firstPage must be an integer in 0..2^32-1, got ${firstPage}`);
+    }
+    if (!(Number.isInteger(pageCount) && pageCount >= 0 && pageCount <= 4096)) {
+      throw new RangeError(`pageCount must be an integer in 0..4096, got ${pageCount}`);
+    }
+    this.#engine().prefetchStreams([...keys], firstPage, pageCount);
+  }
+
   /** Diagnostics: how many of a stream's pages [firstPage, firstPage+count) are written and in memory. */
   residentPages(streamKey: bigint, firstPage: number, count: number): number {
     return this.#engine().residentPages(streamKey, firstPage, count);

@@ -53,6 +53,7 @@ export interface NativeEngineInstance {
   residentPages(streamKey: bigint, firstPage: number, count: number): number;
   evictCanvasFromPageCache(): void;
   takeMisses(maxRecords?: number): NativeMissRecord[];
+  prefetchStreams(keys: bigint[], firstPage: number, pageCount: number): void;
   dispose(): void;
 }
 

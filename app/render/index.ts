@@ -132,6 +132,7 @@ class Renderer implements LookaheadRenderer {
   #queueLength = 0;
   #failures = 0;
   #repump: NodeJS.Immediate | undefined;
+  #applied: NodeJS.Immediate | undefined;
 
   constructor(options: LookaheadRendererOptions, settings: ProgramSettings, pool: RenderPool) {
     this.#options = options;
@@ -331,6 +332,7 @@ class Renderer implements LookaheadRenderer {
     this.#closed = true;
     clearTimeout(this.#retireTimer);
     if (this.#repump) clearImmediate(this.#repump);
+    if (this.#applied) clearImmediate(this.#applied);
     for (const range of this.#ranges) range.reject(new RenderError("the renderer was closed"));
     this.#ranges.clear();
     await this.#pool.close();
@@ -440,8 +442,16 @@ class Renderer implements LookaheadRenderer {
     }
     for (const headId of [...this.#heads.keys()]) if (!result.has(headId)) this.#heads.delete(headId);
     this.#collectGarbage();
-    this.#checkSwitches();
-    this.#pump();
+    // Switching waits one turn of the event loop: ranges asked for with this document (the host's loop starts,
+    // registered once settled() resolves, in this same turn) must exist when a head switches, so that the switch's
+    // stopgaps cover them. Without it a head whose new pages were all copies switched here, near its loop end,
+    // and wrapped into loop-start pages of the new key that nothing had written.
+    if (this.#applied) return;
+    this.#applied = setImmediate(() => {
+      this.#applied = undefined;
+      this.#checkSwitches();
+      this.#pump();
+    });
   }
 
   #adopt(program: LaneProgram): void {

@@ -9,7 +9,7 @@
 // C heap of the whole process (glibc mallinfo2 over every arena: in use vs free-but-kept); --trim calls
 // malloc_trim(0) before each sample (shows how much of the anonymous RSS is free memory the allocator keeps).
 // Run: node --expose-gc --import tsx bench/render/soak.ts [--seconds 600] [--sample-seconds 5] [--trim]
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -57,7 +57,14 @@ interface Sample {
   /** glibc heap of the whole process (all threads' arenas): allocated, and free but kept by the allocator. */
   readonly mallocInUseMiB: number;
   readonly mallocFreeMiB: number;
+  /** How long malloc_trim(0) took before this sample (--trim), ms. */
+  readonly trimMs: number;
   readonly threads: number;
+  /** Page faults taken by the callback thread so far (minor: a mapped file page not in its page table yet). */
+  readonly callbackMinorFaults: number;
+  readonly callbackMajorFaults: number;
+  /** The longest callback so far (engine stat, microseconds). */
+  readonly maxCallbackUs: number;
   readonly canvasDiskMiB: number;
   readonly liveSlots: number;
   readonly pageMisses: number;
@@ -79,6 +86,25 @@ function procStatus(): { anon: number; file: number } {
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/**
+ * Minor and major page faults of the engine's callback thread (the one thread running SCHED_FIFO: the null
+ * driver's, where the priority was granted), from /proc; undefined when no thread has that policy.
+ */
+function callbackThreadFaults(): { minor: number; major: number } | undefined {
+  for (const tid of readdirSync("/proc/self/task")) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields after the name, from field 3 (state): minflt is field 10, majflt 12, policy 41.
+    if (Number(fields[38]) === 1) return { minor: Number(fields[7]), major: Number(fields[9]) };
+  }
+  return undefined;
+}
 
 function procThreads(): number {
   return Number(/^Threads:\s+(\d+)/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? Number.NaN);
@@ -226,8 +252,11 @@ async function main(): Promise<void> {
     let nextEdit = 1000;
     const take = () => {
       gc?.();
+      const trimStarted = performance.now();
       if (trim) addon.mallocTrim();
+      const trimMs = performance.now() - trimStarted;
       const heap = addon.mallocStats();
+      const faults = callbackThreadFaults();
       const memory = process.memoryUsage();
       const status = procStatus();
       const stats = session.stats();
@@ -242,7 +271,11 @@ async function main(): Promise<void> {
         arrayBuffersMiB: round1(memory.arrayBuffers / MiB),
         mallocInUseMiB: round1((heap.inUseBytes ?? Number.NaN) / MiB),
         mallocFreeMiB: round1((heap.freeBytes ?? Number.NaN) / MiB),
+        trimMs: round1(trimMs),
         threads: procThreads(),
+        callbackMinorFaults: faults?.minor ?? Number.NaN,
+        callbackMajorFaults: faults?.major ?? Number.NaN,
+        maxCallbackUs: Math.round(stats.engine.maxCallbackNs / 1000),
         canvasDiskMiB: round1((statSync(session.canvasPath).blocks * 512) / MiB),
         liveSlots: new CanvasReader(session.canvasPath).pages().length,
         pageMisses: stats.engine.pageMisses,
@@ -320,7 +353,10 @@ async function main(): Promise<void> {
       pageMisses: stats.engine.pageMisses,
       missesByReason: stats.misses.byReason,
       missRecordsDropped: stats.engine.missRecordsDropped,
+      memoryTrims: stats.memoryTrims,
       lateBlocks: stats.engine.lateBlocks,
+      maxCallbackUs: Math.round(stats.engine.maxCallbackNs / 1000),
+      callbackMinorFaults: samples.at(-1)!.callbackMinorFaults,
       callbacks: stats.engine.callbacks,
       rendererErrors: stats.rendererErrors,
       renderer: {

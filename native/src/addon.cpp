@@ -92,6 +92,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                            InstanceMethod("residentPages", &NativeEngine::ResidentPages),
                            InstanceMethod("evictCanvasFromPageCache", &NativeEngine::EvictCanvasFromPageCache),
                            InstanceMethod("takeMisses", &NativeEngine::TakeMisses),
+                           InstanceMethod("prefetchStreams", &NativeEngine::PrefetchStreams),
                            InstanceMethod("dispose", &NativeEngine::Dispose),
                        });
   }
@@ -322,6 +323,22 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   Napi::Value EvictCanvasFromPageCache(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), [&]() -> Napi::Value {
       engine().evictCanvasFromPageCache();
+      return info.Env().Undefined();
+    });
+  }
+
+  // prefetchStreams(keys: bigint[], firstPage, pageCount): fault in those pages of those streams now.
+  Napi::Value PrefetchStreams(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&]() -> Napi::Value {
+      if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsNumber() || !info[2].IsNumber()) {
+        throw std::runtime_error("prefetchStreams(keys: bigint[], firstPage: number, pageCount: number)");
+      }
+      Napi::Array array = info[0].As<Napi::Array>();
+      std::vector<uint64_t> keys;
+      keys.reserve(array.Length());
+      for (uint32_t i = 0; i < array.Length(); ++i) keys.push_back(bigKey(array.Get(i)));
+      engine().prefetchStreams(keys, info[1].As<Napi::Number>().Uint32Value(),
+                               info[2].As<Napi::Number>().Uint32Value());
       return info.Env().Undefined();
     });
   }

@@ -371,6 +371,15 @@ void Engine::prefetchAhead(uint32_t aheadPages, bool lock) {
   releaseRetiredLocked(false);
 }
 
+void Engine::prefetchStreams(const std::vector<uint64_t>& keys, uint32_t firstPage, uint32_t pageCount) {
+  std::lock_guard<std::mutex> guard(canvasMutex_);
+  CanvasFile* canvas = owned_.get();
+  if (!canvas) return;
+  for (uint64_t key : keys) {
+    if (key) canvas->prefetch(key, firstPage, pageCount, false);
+  }
+}
+
 uint32_t Engine::residentPages(uint64_t streamKey, uint32_t firstPage, uint32_t count) {
   std::lock_guard<std::mutex> guard(canvasMutex_);
   return owned_ ? owned_->residentPages(streamKey, firstPage, count) : 0;

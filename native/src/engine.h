@@ -80,6 +80,9 @@ class Engine {
   bool hasCanvas() const;
   // Non-real-time: prefetch pages ahead of every playing head (aheadPages pages per lane).
   void prefetchAhead(uint32_t aheadPages, bool lock);
+  // Non-real-time: fault in pages [firstPage, firstPage + pageCount) of these streams now (a host about to map
+  // new keys into a head, so the callback's first reads of them do not fault).
+  void prefetchStreams(const std::vector<uint64_t>& keys, uint32_t firstPage, uint32_t pageCount);
   // Non-real-time: a helper thread that calls prefetchAhead every periodMs while a live driver runs.
   // Non-real-time diagnostics over the active canvas (see CanvasFile::residentPages / evictFromPageCache).
   uint32_t residentPages(uint64_t streamKey, uint32_t firstPage, uint32_t count);

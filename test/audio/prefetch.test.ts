@@ -48,6 +48,28 @@ describe("prefetch", () => {
     }
   });
 
+  it("prefetchStreams faults in exactly the asked pages of keys no head plays yet", () => {
+    const engine = Engine.create({
+      sampleRate: 48000,
+      channels: 2,
+      maxHeads: 1,
+      maxLanes: 1,
+      maxBlockFrames: 512,
+    });
+    try {
+      engine.openCanvas(canvasPath);
+      engine.evictCanvasFromPageCache();
+      expect(engine.residentPages(31n, 0, 200)).toBeLessThan(5);
+      // No head plays key 31 (the prefetch thread would not touch it); the host asks before mapping it.
+      engine.prefetchStreams([31n, 999n], 90, 3);
+      expect(engine.residentPages(31n, 90, 3)).toBe(3);
+      expect(engine.residentPages(31n, 93, 60)).toBeLessThan(5);
+      expect(() => engine.prefetchStreams([31n], -1, 3)).toThrow(/firstPage/);
+    } finally {
+      engine.dispose();
+    }
+  });
+
   it("keeps pages ahead of a head resident while the null driver plays", async () => {
     const engine = Engine.create({
       sampleRate: 48000,

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CanvasReader } from "../../app/audio/canvas-file";
 import type { PageMiss } from "../../app/audio/engine";
+import { newLane, newRegion } from "../../app/core/document";
 import { beatToFrame } from "../../app/core/time/tempo-map";
 import { openSession, type Session } from "../../app/host/session";
 import type { LookaheadRendererImpl } from "../../app/render/index";
@@ -147,6 +148,94 @@ describe("key switch after an edit", () => {
     expect(newKey).not.toBe(0n);
     expect(loopStartWrittenAtSwitch).toBeLessThan(loopPages);
     expect(session.engine.headPositionFrames(session.slotOf("Alpha"))).toBe(session.sampleRate);
+    expect(misses).toEqual([]);
+    expect(session.stats().engine.pageMisses).toBe(missesBefore);
+  });
+});
+
+describe("key switch at once near a loop end", () => {
+  // A 1 s lookahead: the head's window (12 pages) is copied in one scheduler pass (16 local pages), so the head
+  // switches while the edit is applied, before the host's loop-start range for the new keys is registered.
+  let demo: DemoFixture;
+  let session: Session;
+  beforeAll(async () => {
+    demo = await demoProject();
+    session = await openSession(demo.project, {
+      driver: "offline",
+      bufferFrames: BUFFER,
+      autosaveMs: 0,
+      workers: 1,
+      lookaheadSeconds: 1,
+    });
+    session.start();
+  });
+  afterAll(async () => {
+    await session?.close();
+    demo?.dispose();
+  });
+
+  it("an edit that switches at once (only copies) near the loop end still finds the loop start after the wrap", async () => {
+    const renderer = session.renderer as LookaheadRendererImpl;
+    const tempo = session.document.tempoMap;
+    const fpp = session.framesPerPage;
+    await session.setLoop("Alpha", 0, 8, true);
+    await session.seek("Alpha", 7.8);
+    await session.waitReady();
+    const alpha = session.heads().find((h) => h.name === "Alpha")!;
+    // A lane of its own with one region far after the loop (adding a lane switches every head at once).
+    const keysRegion = session.document.regions.find(
+      (r) => r.laneId === session.document.lanes.find((lane) => lane.name === "Keys")!.id,
+    )!;
+    const lane = newLane(() => "stopgap-test-lane", { name: "Late" });
+    const late = newRegion(() => "stopgap-test-region", {
+      laneId: lane.id,
+      name: "Late keys",
+      encodingHash: keysRegion.encodingHash,
+      atBeat: 24,
+      durationBeats: 4,
+    });
+    session.apply([
+      { kind: "addLane", lane },
+      { kind: "addRegion", region: late },
+    ]);
+    await (renderer as LookaheadRendererImpl).settled();
+    await session.waitReady();
+    const lateLane = session.document.lanes.findIndex((l) => l.id === lane.id);
+    const oldKey = renderer.streamKeys(alpha.id)[lateLane]!;
+    expect(oldKey).not.toBe(0n);
+    const loopEnd = beatToFrame(tempo, 8, session.sampleRate);
+    const loopPages = Math.ceil(Math.min(session.lookaheadFrames, loopEnd) / fpp);
+    const deadline = Date.now() + 15_000;
+    // Every lane's loop-start pages (the host's range) are there before the edit.
+    const oldKeys = renderer.streamKeys(alpha.id).filter((key) => key !== 0n);
+    const loopStartReady = () =>
+      Array.from({ length: loopPages }, (_, p) => p).every((p) =>
+        oldKeys.every((key) => renderer.isWritten(key, p)),
+      );
+    while (!loopStartReady() && Date.now() < deadline) await sleep(20);
+    expect(loopStartReady()).toBe(true);
+    session.play("Alpha");
+    session.engine.takeMisses();
+    const missesBefore = session.stats().engine.pageMisses;
+
+    let misses: PageMiss[] | undefined;
+    let newKey = 0n;
+    const switched = new Promise<void>((resolve) => {
+      const off = renderer.onStreamKeysChanged((headId, keys) => {
+        if (headId !== alpha.id || keys[lateLane] === oldKey) return;
+        off();
+        newKey = keys[lateLane]!;
+        const position = session.heads().find((h) => h.name === "Alpha")!.positionFrames;
+        session.engine.renderOffline(loopEnd - position + session.sampleRate, { blockFrames: BUFFER });
+        misses = session.engine.takeMisses();
+        resolve();
+      });
+    });
+    // The region moves later still: every page of the window and of the loop start is the same as before, so the
+    // new key's pages are copies (or silence) and the head switches as soon as the edit is built.
+    session.apply({ kind: "updateRegion", regionId: late.id, changes: { atBeat: 28 } });
+    await switched;
+    expect(newKey).not.toBe(0n);
     expect(misses).toEqual([]);
     expect(session.stats().engine.pageMisses).toBe(missesBefore);
   });
