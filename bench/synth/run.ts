@@ -1,4 +1,5 @@
-// Benchmark: bounce a generated ~2-minute, 5-track song through a SoundFont with our renderer (all cores) and with
+// Benchmark: bounce a generated ~2-minute, 5-track song through a SoundFont with our renderer (the chosen
+// synthesizer, FluidSynth by default; all cores) and with
 // the fluidsynth CLI (whole process), in the same run, interleaved round by round; writes bench/results/synth.md
 // and bench/synth/last-run.json. Run: node --import tsx bench/synth/run.ts [--rounds 3] [--bars 60]
 import { spawnSync } from "node:child_process";
@@ -8,6 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseWav } from "../../app/spaces/audio/wav";
 import { importMidi, writeMidi } from "../../app/spaces/midi/smf";
+import { chooseSynth } from "../../app/spaces/synth/backend";
 import { bounceMidi, bounceMidiSerial } from "../../app/spaces/synth/bounce";
 import { benchmarkSong } from "./song";
 
@@ -177,6 +179,7 @@ async function main(): Promise<void> {
       });
     }
   }
+  const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).stdout.trim();
   const fluidVersion = spawnSync("fluidsynth", ["--version"], { encoding: "utf8" }).stdout.split("\n")[0];
   const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${fluidVersion}`;
   const command = `node --import tsx bench/synth/run.ts --rounds ${rounds} --bars ${bars}`;
@@ -185,7 +188,7 @@ async function main(): Promise<void> {
     "",
     `Song: bench/synth/song.ts, ${bars} bars at 120 bpm (${songSeconds} s of music + 2 s tail), 5 tracks (drums, bass, keys, pad, lead), written to a .mid and read back by both renderers. 48 kHz stereo, 16-bit WAV out.`,
     `Machine: ${machine}. Load average before/after: ${loadBefore.map((x) => x.toFixed(1)).join(" ")} / ${loadAfter.map((x) => x.toFixed(1)).join(" ")} (other work shared the 2 cores).`,
-    `Command: \`${command}\` (${rounds} rounds, candidates interleaved within each round; times are medians).`,
+    `Command: \`${command}\` (${rounds} rounds, candidates interleaved within each round; times are medians). Our synthesizer: ${chooseSynth().id} (app/spaces/synth/backend.ts; LCANVAS_SYNTH=spessasynth for the other), commit ${commit}.`,
     "",
     "x realtime = song seconds / wall time. vs fluidsynth = fluidsynth CLI wall time / this wall time with the same effects setting (> 1: faster than fluidsynth).",
     "",
