@@ -77,10 +77,11 @@ export class StreamRenderer {
     if (this.program.sequence) {
       const midi = this.#cursor(startFrame);
       if (midi.positionFrame !== startFrame) midi.seek(startFrame);
-      const stereo = midi.render(framesPerPage);
-      if (channels === 2) out.set(stereo);
-      else
+      if (channels === 2) midi.render(framesPerPage, out);
+      else {
+        const stereo = midi.render(framesPerPage);
         for (let i = 0; i < framesPerPage; i++) out[i] = fround((stereo[2 * i]! + stereo[2 * i + 1]!) * 0.5);
+      }
     }
     for (const clip of this.program.clips) mixClip(out, startFrame, framesPerPage, channels, clip);
     return out;

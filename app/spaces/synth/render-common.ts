@@ -30,8 +30,11 @@ export interface MidiRenderer {
   readonly endFrame: number;
   /** Absolute frame the next render starts at. */
   readonly positionFrame: number;
-  /** Renders [positionFrame, positionFrame + frames) as interleaved stereo (L, R, L, R, ...) and advances. */
-  render(frames: number): Float32Array;
+  /**
+   * Renders [positionFrame, positionFrame + frames) as interleaved stereo (L, R, L, R, ...) and advances. With
+   * `into` (at least `frames * 2` samples) it writes there, from index 0, and returns it.
+   */
+  render(frames: number, into?: Float32Array): Float32Array;
   /**
    * Same span, each channel apart (left/right planes); `mixStems` of the result equals `render`. With `into`
    * (planes of exactly `frames` samples, one pair per channel in `channels` order) it renders into those.
@@ -142,9 +145,15 @@ export function assembleRenderer(
       return positionFrame;
     },
     renderStems,
-    render(frames) {
+    render(frames, into) {
       checkFrames(frames, "render length");
-      const out = new Float32Array(frames * 2);
+      if (into && into.length < frames * 2) {
+        throw new RangeError(
+          `render into ${into.length} samples: ${frames} stereo frames need ${frames * 2}`,
+        );
+      }
+      // Every sample of the span is written (mixPlanesInto), so a reused buffer needs no clearing.
+      const out = into ?? new Float32Array(frames * 2);
       // Reused scratch planes: rendering a long span touches only the output's fresh memory.
       scratchLefts ??= renderers.map(() => new Float32Array(SCRATCH_FRAMES));
       scratchRights ??= renderers.map(() => new Float32Array(SCRATCH_FRAMES));

@@ -120,6 +120,19 @@ describe.each(SYNTH_NAMES)("createMidiRenderer (%s)", (synth) => {
       expect(first).toBeLessThanOrEqual(RATE / 2 + 1);
     });
 
+    it("renders into a reused buffer the same bits as into fresh ones, and refuses one too small", () => {
+      const whole = createMidiRenderer({ sequence: smallSong(), soundfont: sf2, sampleRate: RATE }).render(
+        4 * 4096,
+      );
+      const renderer = createMidiRenderer({ sequence: smallSong(), soundfont: sf2, sampleRate: RATE });
+      const page = new Float32Array(2 * 4096).fill(0.5);
+      for (let i = 0; i < 4; i++) {
+        expect(renderer.render(4096, page)).toBe(page);
+        expect(countDifferences(page, whole.subarray(i * 8192, (i + 1) * 8192))).toBe(0);
+      }
+      expect(() => renderer.render(4096, new Float32Array(100))).toThrow(/4096 stereo frames need 8192/);
+    });
+
     it("seeks backwards and forwards to what a render from 0 gives", () => {
       const whole = createMidiRenderer({ sequence: smallSong(), soundfont: sf2, sampleRate: RATE }).render(
         3 * RATE,
