@@ -63,6 +63,9 @@ interface Sample {
   /** Page faults taken by the callback thread so far (minor: a mapped file page not in its page table yet). */
   readonly callbackMinorFaults: number;
   readonly callbackMajorFaults: number;
+  /** Machine-wide: ms some task waited for a CPU / for I/O since the previous sample (/proc/pressure). */
+  readonly cpuPressureMs: number;
+  readonly ioPressureMs: number;
   /** The longest callback so far (engine stat, microseconds). */
   readonly maxCallbackUs: number;
   readonly canvasDiskMiB: number;
@@ -104,6 +107,16 @@ function callbackThreadFaults(): { minor: number; major: number } | undefined {
     if (Number(fields[38]) === 1) return { minor: Number(fields[7]), major: Number(fields[9]) };
   }
   return undefined;
+}
+
+/** Total stall time (ms) in /proc/pressure/<resource> ("some" line): how long some task waited for it. */
+function pressureMs(resource: "cpu" | "io"): number {
+  try {
+    const text = readFileSync(`/proc/pressure/${resource}`, "utf8");
+    return Number(/^some .*total=(\d+)/m.exec(text)?.[1] ?? Number.NaN) / 1000;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function procThreads(): number {
@@ -250,6 +263,8 @@ async function main(): Promise<void> {
     let nextSample = 0;
     let maxLag = 0;
     let nextEdit = 1000;
+    let cpuPressureBefore = pressureMs("cpu");
+    let ioPressureBefore = pressureMs("io");
     const take = () => {
       gc?.();
       const trimStarted = performance.now();
@@ -257,6 +272,8 @@ async function main(): Promise<void> {
       const trimMs = performance.now() - trimStarted;
       const heap = addon.mallocStats();
       const faults = callbackThreadFaults();
+      const cpuPressure = pressureMs("cpu");
+      const ioPressure = pressureMs("io");
       const memory = process.memoryUsage();
       const status = procStatus();
       const stats = session.stats();
@@ -276,6 +293,8 @@ async function main(): Promise<void> {
         callbackMinorFaults: faults?.minor ?? Number.NaN,
         callbackMajorFaults: faults?.major ?? Number.NaN,
         maxCallbackUs: Math.round(stats.engine.maxCallbackNs / 1000),
+        cpuPressureMs: Math.round(cpuPressure - cpuPressureBefore),
+        ioPressureMs: Math.round(ioPressure - ioPressureBefore),
         canvasDiskMiB: round1((statSync(session.canvasPath).blocks * 512) / MiB),
         liveSlots: new CanvasReader(session.canvasPath).pages().length,
         pageMisses: stats.engine.pageMisses,
@@ -289,6 +308,8 @@ async function main(): Promise<void> {
       };
       maxLag = 0;
       lateAtSample = stats.engine.lateBlocks;
+      cpuPressureBefore = cpuPressure;
+      ioPressureBefore = ioPressure;
       samples.push(sample);
       if (samples.length % Math.max(1, Math.round(30 / sampleSeconds)) === 1)
         console.log(JSON.stringify(sample));
