@@ -234,6 +234,25 @@ export class CanvasWriter {
 
   /** Writes one page of interleaved frames (at most framesPerPage; the rest of the page is silence). */
   writePage(streamKey: bigint, pageIndex: number, generation: number, samples: Float32Array): void {
+    this.#check(streamKey, pageIndex, generation, samples);
+    this.#writer().writePage(streamKey, pageIndex, generation, samples);
+  }
+
+  /**
+   * Writes the page only if it holds no complete page yet, decided under the page's write side: a page another
+   * writer (a render worker) completes at the same moment is never overwritten. Returns whether it wrote.
+   */
+  writePageIfAbsent(
+    streamKey: bigint,
+    pageIndex: number,
+    generation: number,
+    samples: Float32Array,
+  ): boolean {
+    this.#check(streamKey, pageIndex, generation, samples);
+    return this.#writer().writePageIfAbsent(streamKey, pageIndex, generation, samples);
+  }
+
+  #check(streamKey: bigint, pageIndex: number, generation: number, samples: Float32Array): void {
     for (const [name, value] of [
       ["pageIndex", pageIndex],
       ["generation", generation],
@@ -250,7 +269,6 @@ export class CanvasWriter {
         `page samples (${samples.length}) are not a whole number of ${this.layout.channels}-channel frames`,
       );
     }
-    this.#writer().writePage(streamKey, pageIndex, generation, samples);
   }
 
   /** Marks a page invalid (the callback treats it as missing) but keeps its slot; see freePage. */

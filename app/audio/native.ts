@@ -74,6 +74,7 @@ export interface NativeMissRecord {
 
 export interface NativeCanvasWriterInstance {
   writePage(streamKey: bigint, pageIndex: number, generation: number, samples: Float32Array): void;
+  writePageIfAbsent(streamKey: bigint, pageIndex: number, generation: number, samples: Float32Array): boolean;
   invalidatePage(streamKey: bigint, pageIndex: number): boolean;
   freePage(streamKey: bigint, pageIndex: number): boolean;
   pagesUsed(): number;

@@ -759,9 +759,9 @@ class Renderer implements LookaheadRenderer {
       }
       const copy = this.#copyFrom.get(key);
       for (const page of pages) {
-        const id = `${key}:${page}`;
-        if (this.#written.get(key)?.has(page) || this.#stopgaps.get(key)?.has(page) || this.#inFlight.has(id))
-          continue;
+        // A page being rendered gets a stopgap too (its render may be queued behind a slow seek); the stopgap
+        // is written only if the render has not completed the page yet, decided under the page's write side.
+        if (this.#written.get(key)?.has(page) || this.#stopgaps.get(key)?.has(page)) continue;
         const real = written?.has(page) === true;
         if ((!real && !held?.has(page)) || page * fpp >= program.endFrame) continue;
         const samples = this.#readPage(old, page);
@@ -773,7 +773,7 @@ class Renderer implements LookaheadRenderer {
           continue;
         }
         try {
-          this.#canvas.writePage(key, page, PAGE_GENERATION, samples);
+          if (!this.#canvas.writePageIfAbsent(key, page, PAGE_GENERATION, samples)) continue;
         } catch (error) {
           this.#reportFailure(
             new RenderError(

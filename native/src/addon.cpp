@@ -390,6 +390,7 @@ class CanvasWriter : public Napi::ObjectWrap<CanvasWriter> {
     return DefineClass(env, "CanvasWriter",
                        {
                            InstanceMethod("writePage", &CanvasWriter::WritePage),
+                           InstanceMethod("writePageIfAbsent", &CanvasWriter::WritePageIfAbsent),
                            InstanceMethod("invalidatePage", &CanvasWriter::InvalidatePage),
                            InstanceMethod("freePage", &CanvasWriter::FreePage),
                            InstanceMethod("pagesUsed", &CanvasWriter::PagesUsed),
@@ -422,6 +423,22 @@ class CanvasWriter : public Napi::ObjectWrap<CanvasWriter> {
       Napi::Float32Array samples = info[3].As<Napi::Float32Array>();
       file().writePage(key, pageIndex, generation, samples.Data(), samples.ElementLength());
       return info.Env().Undefined();
+    });
+  }
+
+  // writePageIfAbsent(streamKey, pageIndex, generation, samples): like writePage, but leaves a complete page that
+  // is already there (another writer's); returns whether it wrote.
+  Napi::Value WritePageIfAbsent(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&]() -> Napi::Value {
+      uint64_t key = bigKey(info[0]);
+      uint32_t pageIndex = info[1].As<Napi::Number>().Uint32Value();
+      uint32_t generation = info[2].As<Napi::Number>().Uint32Value();
+      if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+        throw std::runtime_error("page samples must be a Float32Array (interleaved frames)");
+      }
+      Napi::Float32Array samples = info[3].As<Napi::Float32Array>();
+      bool wrote = file().writePage(key, pageIndex, generation, samples.Data(), samples.ElementLength(), true);
+      return Napi::Boolean::New(info.Env(), wrote);
     });
   }
 

@@ -300,8 +300,8 @@ int32_t CanvasFile::lockPage(uint64_t streamKey, uint32_t pageIndex, bool insert
   }
 }
 
-void CanvasFile::writePage(uint64_t streamKey, uint32_t pageIndex, uint32_t generation, const float* samples,
-                           size_t sampleCount) {
+bool CanvasFile::writePage(uint64_t streamKey, uint32_t pageIndex, uint32_t generation, const float* samples,
+                           size_t sampleCount, bool onlyIfAbsent) {
   if (!writable_) throw std::runtime_error("canvas file " + path_ + " was opened read-only; open it for writing");
   if (streamKey == 0) throw std::runtime_error("stream key 0 is reserved for 'no stream'; use a non-zero key");
   size_t pageSamples = size_t{info_.framesPerPage} * info_.channels;
@@ -312,12 +312,17 @@ void CanvasFile::writePage(uint64_t streamKey, uint32_t pageIndex, uint32_t gene
   uint32_t s = 0;
   const int32_t slot = lockPage(streamKey, pageIndex, true, s);
   uint8_t* e = entry(static_cast<uint32_t>(slot));
+  if (onlyIfAbsent && s > 0 && __atomic_load_n(w32(e + kEValid), __ATOMIC_RELAXED) == 1u) {
+    __atomic_store_n(w32(e + kESeq), s + 2, __ATOMIC_RELEASE);  // a complete page is there: leave it
+    return false;
+  }
   float* dst = pageData(static_cast<uint32_t>(slot));
   std::memcpy(dst, samples, sampleCount * sizeof(float));
   if (sampleCount < pageSamples) std::memset(dst + sampleCount, 0, (pageSamples - sampleCount) * sizeof(float));
   __atomic_store_n(w32(e + kEGeneration), generation, __ATOMIC_RELAXED);
   __atomic_store_n(w32(e + kEValid), 1u, __ATOMIC_RELAXED);
   __atomic_store_n(w32(e + kESeq), s + 2, __ATOMIC_RELEASE);
+  return true;
 }
 
 bool CanvasFile::invalidatePage(uint64_t streamKey, uint32_t pageIndex) {

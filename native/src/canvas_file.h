@@ -51,8 +51,10 @@ class CanvasFile {
 
   // Non-real-time: claim (or find) the slot of (streamKey, pageIndex) and write a whole page under the seqlock.
   // frames.size <= framesPerPage*channels; the rest of the page is zeroed. Throws on a full table.
-  void writePage(uint64_t streamKey, uint32_t pageIndex, uint32_t generation, const float* samples,
-                 size_t sampleCount);
+  // onlyIfAbsent: write only when the page holds no complete page yet (checked under the page's write side, so a
+  // concurrent writer's complete page is never overwritten); returns whether it wrote.
+  bool writePage(uint64_t streamKey, uint32_t pageIndex, uint32_t generation, const float* samples,
+                 size_t sampleCount, bool onlyIfAbsent = false);
   // Non-real-time: remove a page's readiness (valid = 0) so the callback treats it as missing; keeps the slot.
   bool invalidatePage(uint64_t streamKey, uint32_t pageIndex);
   // Non-real-time: frees a page's slot (a tombstone, reused by later inserts) and punches its data out of the

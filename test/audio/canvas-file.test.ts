@@ -90,6 +90,30 @@ describe("canvas file", () => {
     writer.close();
   });
 
+  it("writePageIfAbsent writes a missing or invalidated page, never over a complete one", () => {
+    const path = join(tmp.dir, "if-absent.lcc");
+    createCanvasFile(path, { sampleRate: 48000, channels: 1, framesPerPage: 16, pageCapacity: 8 });
+    const writer = new CanvasWriter(path);
+    try {
+      expect(writer.writePageIfAbsent(5n, 2, 7, new Float32Array(16).fill(0.5))).toBe(true);
+      expect(new CanvasReader(path).page(5n, 2)).toMatchObject({ generation: 7, valid: true });
+      // A complete page is there (say a render worker's): left as it is.
+      writer.writePage(5n, 3, 9, new Float32Array(16).fill(0.75));
+      expect(writer.writePageIfAbsent(5n, 3, 7, new Float32Array(16).fill(0.5))).toBe(false);
+      expect(new CanvasReader(path).page(5n, 3)).toMatchObject({ generation: 9, valid: true });
+      expect(new CanvasReader(path).pageFrames(5n, 3)![0]).toBe(0.75);
+      // An invalidated page holds no complete page: written.
+      expect(writer.invalidatePage(5n, 3)).toBe(true);
+      expect(writer.writePageIfAbsent(5n, 3, 7, new Float32Array(16).fill(0.5))).toBe(true);
+      expect(new CanvasReader(path).pageFrames(5n, 3)![0]).toBe(0.5);
+      expect(() => writer.writePageIfAbsent(0n, 0, 1, new Float32Array(16))).toThrow(
+        /non-zero unsigned 64-bit/,
+      );
+    } finally {
+      writer.close();
+    }
+  });
+
   const cases: Array<[string, () => string, RegExp]> = [
     [
       "bad magic",

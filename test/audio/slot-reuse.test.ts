@@ -302,10 +302,10 @@ describe("freeing page slots", () => {
       found: 0,
       foreignSlot: 0, // capacity 1: the other page had to take the freed slot
       before: "ok",
-      otherKey: "notReady", // the slot now holds another key's page: not played
+      otherKey: "moved", // the slot now holds another key's page: not played (a "moved" miss)
       otherKeyFirst: 0.75, // (its data was there to copy: only the identity check refuses it)
       foreignOwn: "ok",
-      otherIndex: "notReady", // the same key at another page index
+      otherIndex: "moved", // the same key at another page index
       lookupAfterFree: -1,
       pagesUsed: 1,
     });
