@@ -574,6 +574,12 @@ class Renderer implements LookaheadRenderer {
           continue;
         }
       }
+      // A stopgap a playing head is in stays until the head has left it: its render would overwrite the page
+      // while the callback reads it (a worker preempted while it writes the page keeps it "being written" for
+      // milliseconds, and the callback's reads fail as torn: a soak miss), and the head hears a change mid-page.
+      if (this.#stopgaps.get(job.key)?.has(job.pageIndex) && this.#underPlayingHead(job.key, job.pageIndex)) {
+        continue;
+      }
       const slot = this.#slotFor(job.key, job.pageIndex);
       if (this.#slotBusy[slot]! >= IN_FLIGHT_PER_WORKER) {
         queued++;
@@ -587,6 +593,16 @@ class Renderer implements LookaheadRenderer {
       this.#progressRanges();
       this.#checkSwitches();
     }
+  }
+
+  /** Whether a playing head with this key is inside page `pageIndex` now. */
+  #underPlayingHead(key: bigint, pageIndex: number): boolean {
+    const fpp = this.#config.framesPerPage;
+    for (const head of this.#heads.values()) {
+      if (!head.view.playing || Math.floor(head.view.audibleFrame / fpp) !== pageIndex) continue;
+      if (head.active.includes(key)) return true;
+    }
+    return false;
   }
 
   #repumpSoon(): void {

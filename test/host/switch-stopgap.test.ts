@@ -67,9 +67,9 @@ describe("key switch after an edit", () => {
           // the worker may be behind a slow seek).
           if (!reader.pageFrames(newKey, page)) absentAtSwitch.push(page);
         }
-        // The session mapped the new keys into the control block (its listener runs first). Play the head's whole
-        // window now, before the render worker can write the rest of it.
-        session.engine.renderOffline(session.lookaheadFrames, { blockFrames: BUFFER });
+        // The session mapped the new keys into the control block (its listener runs first). Play the head's
+        // window now (all but its last page), before the render worker can write the rest of it.
+        session.engine.renderOffline(session.lookaheadFrames - fpp, { blockFrames: BUFFER });
         misses = session.engine.takeMisses();
         resolve();
       });
@@ -88,8 +88,9 @@ describe("key switch after an edit", () => {
     expect(session.stats().engine.pageMisses).toBe(0);
     expect(renderer.pagesStopgap()).toBeGreaterThan(0);
 
-    // The stopgaps are replaced by the new key's own render: quieter than the old page there (a MIDI region's gain
-    // scales velocities, so -6 dB is not exactly half the amplitude through the SoundFont's velocity curve).
+    // The stopgaps ahead of the head are replaced by the new key's own render: quieter than the old page there (a
+    // MIDI region's gain scales velocities, so -6 dB is not half the amplitude through the SoundFont's velocity
+    // curve).
     const deadline = Date.now() + 30_000;
     while (!renderer.isWritten(newKey, lastPage) && Date.now() < deadline) await sleep(20);
     expect(renderer.isWritten(newKey, lastPage)).toBe(true);
@@ -244,5 +245,81 @@ describe("key switch at once near a loop end", () => {
     expect(newKey).not.toBe(0n);
     expect(misses).toEqual([]);
     expect(session.stats().engine.pageMisses).toBe(missesBefore);
+  });
+});
+
+describe("a stopgap under a playing head", () => {
+  let demo: DemoFixture;
+  let session: Session;
+  beforeAll(async () => {
+    demo = await demoProject();
+    session = await openSession(demo.project, {
+      driver: "offline",
+      bufferFrames: BUFFER,
+      autosaveMs: 0,
+      workers: 1,
+    });
+  });
+  afterAll(async () => {
+    await session?.close();
+    demo?.dispose();
+  });
+
+  it("is not overwritten by its render while the head is in it (a torn read there is a miss)", async () => {
+    const renderer = session.renderer as LookaheadRendererImpl;
+    await session.seek("Alpha", 8);
+    await session.waitReady();
+    session.play("Alpha");
+    session.start();
+    const alpha = session.heads().find((h) => h.name === "Alpha")!;
+    const keysLane = session.document.lanes.findIndex((lane) => lane.name === "Keys");
+    const keysRegion = session.document.regions.find(
+      (r) => r.laneId === session.document.lanes[keysLane]!.id,
+    )!;
+    const oldKey = renderer.streamKeys(alpha.id)[keysLane]!;
+    const fpp = session.framesPerPage;
+    const first = Math.floor(alpha.positionFrames / fpp);
+    const lastPage = Math.floor((alpha.positionFrames + session.lookaheadFrames - 1) / fpp);
+    const reader = new CanvasReader(session.canvasPath);
+    let newKey = 0n;
+    let target = -1;
+    let stopgap: Float32Array | undefined;
+    const switched = new Promise<void>((resolve) => {
+      const off = renderer.onStreamKeysChanged((headId, keys) => {
+        if (headId !== alpha.id || keys[keysLane] === oldKey) return;
+        off();
+        newKey = keys[keysLane]!;
+        reader.refresh();
+        // A stopgap far in the window: not rendered yet, nor being rendered (the worker is on the near pages).
+        for (let page = lastPage - 1; page > first + 2 && target < 0; page--) {
+          const frames = reader.pageFrames(newKey, page);
+          if (!renderer.isWritten(newKey, page) && frames) {
+            target = page;
+            stopgap = new Float32Array(frames);
+          }
+        }
+        // The head goes into the middle of that page.
+        const position = session.heads().find((h) => h.name === "Alpha")!.positionFrames;
+        if (target >= 0)
+          session.engine.renderOffline(target * fpp + fpp / 2 - position, { blockFrames: BUFFER });
+        resolve();
+      });
+    });
+    session.apply({
+      kind: "updateRegion",
+      regionId: keysRegion.id,
+      changes: { gainDb: keysRegion.gainDb - 6 },
+    });
+    await switched;
+    expect(target).toBeGreaterThan(first + 2);
+    session.renderOffline(BUFFER); // the host's view of the head follows (still inside the page)
+    // The worker renders the pages after it; the page under the head keeps its stopgap meanwhile.
+    const deadline = Date.now() + 20_000;
+    while (!renderer.isWritten(newKey, target + 1) && Date.now() < deadline) await sleep(10);
+    expect(renderer.isWritten(newKey, target + 1)).toBe(true);
+    expect(renderer.isWritten(newKey, target)).toBe(false);
+    reader.refresh();
+    expect(reader.pageFrames(newKey, target)).toEqual(stopgap);
+    expect(session.stats().engine.pageMisses).toBe(0);
   });
 });
