@@ -26,6 +26,32 @@ export interface CanvasCache {
 /** Above this share of used page slots an old file is replaced by an empty one (probing stays short). */
 const MAX_KEPT_LOAD = 0.5;
 
+/** The smallest canvas: enough for live play of any project (pages behind the heads are freed). */
+export const MIN_PAGE_CAPACITY = 32_768;
+/** The largest: a 32 MiB page table, 32 GiB of (sparse) page space; 16 lanes x 1 head hold 93 minutes. */
+export const MAX_PAGE_CAPACITY = 1_048_576;
+
+/**
+ * Page slots for a project's canvas. A bounce keeps every page of the song until it is mixed, so the canvas must
+ * hold the whole project once per stream: lanes x heads streams (deterministic lanes share theirs between heads, so
+ * this bounds it from above) of `endFrame` frames plus the synthesizer's tail. Twice that, rounded up to a power of
+ * two, keeps a bounced canvas under MAX_KEPT_LOAD, so the next session reuses it. The capacity only changes when
+ * the project grows past a power of two (a new capacity replaces the cache file).
+ */
+export function pageCapacityFor(input: {
+  readonly lanes: number;
+  readonly heads: number;
+  readonly endFrame: number;
+  readonly tailFrames: number;
+  readonly framesPerPage: number;
+}): number {
+  const pagesPerStream = Math.ceil((input.endFrame + input.tailFrames) / input.framesPerPage) + 1;
+  const needed = Math.max(1, input.lanes) * Math.max(1, input.heads) * pagesPerStream;
+  let capacity = MIN_PAGE_CAPACITY;
+  while (capacity < 2 * needed && capacity < MAX_PAGE_CAPACITY) capacity *= 2;
+  return capacity;
+}
+
 /**
  * Opens the project's canvas file for a session: a sound file of the same geometry is kept (its pages are content
  * addressed, so the renderer reuses the valid ones); a missing one is created; a rejected one (corrupt,

@@ -22,10 +22,11 @@ import { type Autosaver, startAutosave } from "../project/autosave";
 import { openProject, saveProject } from "../project/project";
 import { realizeGenerative } from "../render/generative";
 import { createLookaheadRenderer, type LookaheadRendererImpl } from "../render/index";
+import { TAIL_SECONDS } from "../render/program";
 import type { HeadView, LookaheadRenderer, RendererStats } from "../render/types";
 import { findSoundFont } from "../spaces/synth/soundfonts";
 import { type Library, openLibrary } from "../store";
-import { prepareCanvasCache } from "./canvas-cache";
+import { pageCapacityFor, prepareCanvasCache } from "./canvas-cache";
 import { applyHeadControls, applyLaneControls, isMixerOnlyChange } from "./mixer";
 
 export type SessionDriver = "null" | "rtaudio" | "offline";
@@ -134,7 +135,6 @@ interface PendingSeek {
 }
 
 const CHANNELS = 2;
-const PAGE_CAPACITY = 32_768;
 /**
  * Default of `seekWaitMs`: how long a seek waits for the target's first pages before moving the engine's head
  * anyway. A cold seek far into a lane costs the synthesizer's exact seek from its last checkpoint (measured on the
@@ -827,11 +827,18 @@ export async function openSession(projectDir: string, options: SessionOptions): 
   let writer: CanvasWriter | undefined;
   try {
     await requireEncodings(document, library, projectDir);
+    const endBeat = Math.max(0, ...document.regions.map((r) => r.atBeat + r.durationBeats));
     const cache = prepareCanvasCache(projectDir, {
       sampleRate,
       channels: CHANNELS,
       framesPerPage,
-      pageCapacity: PAGE_CAPACITY,
+      pageCapacity: pageCapacityFor({
+        lanes: document.lanes.length,
+        heads: document.heads.length,
+        endFrame: beatToFrame(document.tempoMap, endBeat, sampleRate),
+        tailFrames: Math.round(TAIL_SECONDS * sampleRate),
+        framesPerPage,
+      }),
     });
     if (cache.rejected) options.onNote?.(`${cache.rejected} Rebuilt it.`);
     engine = Engine.create({
