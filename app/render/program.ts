@@ -6,7 +6,7 @@ import { dbToGain } from "../core/gain";
 import { beatToFrame } from "../core/time/tempo-map";
 import { parseAbc } from "../spaces/abc/parse";
 import { loadAudio } from "../spaces/import";
-import type { MidiNote, MidiSequence, MidiTrack } from "../spaces/midi/sequence";
+import type { MidiNote, MidiPitchBend, MidiSequence, MidiTrack } from "../spaces/midi/sequence";
 import { importMidi } from "../spaces/midi/smf";
 import { chooseSynth } from "../spaces/synth/backend";
 import { TempoMap } from "../spaces/synth/events";
@@ -157,6 +157,14 @@ export function laneSequence(document: ProjectDocument, placed: readonly PlacedM
   if (placed.length === 0) return null;
   const tracks: MidiTrack[] = [];
   let durationTicks = 0;
+  // Channels whose wheel moves somewhere on the lane: every region's track on them starts with the wheel position
+  // its own material has there (centre unless it bent before the region's start), so a region never plays in the
+  // bend a previous region left behind.
+  const bentChannels = new Set(
+    placed.flatMap(({ sequence }) =>
+      sequence.tracks.filter((t) => (t.pitchBends?.length ?? 0) > 0).map((t) => t.channel),
+    ),
+  );
   for (const { region, sequence } of placed) {
     const startBeat = region.atBeat;
     const endBeat = region.atBeat + region.durationBeats;
@@ -178,13 +186,25 @@ export function laneSequence(document: ProjectDocument, placed: readonly PlacedM
         .map((cc) => ({ ...cc, beat: cc.tick / sequence.ppq + shift }))
         .filter((cc) => cc.beat >= startBeat && cc.beat < endBeat)
         .map((cc) => ({ tick: Math.round(cc.beat * LANE_PPQ), controller: cc.controller, value: cc.value }));
-      if (notes.length === 0 && controlChanges.length === 0) continue;
+      const pitchBends: MidiPitchBend[] = [];
+      if (bentChannels.has(track.channel)) {
+        let atStart = 0;
+        for (const bend of track.pitchBends ?? []) {
+          const beat = bend.tick / sequence.ppq + shift;
+          if (beat < startBeat) atStart = bend.value;
+          else if (beat < endBeat) pitchBends.push({ tick: Math.round(beat * LANE_PPQ), value: bend.value });
+        }
+        const startTick = Math.round(startBeat * LANE_PPQ);
+        if (pitchBends[0]?.tick !== startTick) pitchBends.unshift({ tick: startTick, value: atStart });
+      }
+      if (notes.length === 0 && controlChanges.length === 0 && pitchBends.length === 0) continue;
       tracks.push({
         name: track.name,
         channel: track.channel,
         program: track.program,
         notes,
         controlChanges,
+        ...(pitchBends.length > 0 ? { pitchBends } : {}),
       });
     }
   }
@@ -322,6 +342,10 @@ function channelEvents(sequence: MidiSequence, sampleRate: number): Map<number, 
     for (const cc of track.controlChanges) {
       const frame = frameAt(cc.tick);
       list.push({ frame, endFrame: frame, text: `c${cc.controller}:${cc.value}` });
+    }
+    for (const bend of track.pitchBends ?? []) {
+      const frame = frameAt(bend.tick);
+      list.push({ frame, endFrame: frame, text: `b${bend.value}` });
     }
     for (const note of track.notes) {
       const on = frameAt(note.startTick);

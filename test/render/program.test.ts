@@ -43,6 +43,39 @@ describe("lane programs", () => {
     ]);
   });
 
+  it("starts every region on a bent channel with its own wheel position, never the one a previous region left", async () => {
+    const note = (beat: number) => ({ pitch: 60, velocity: 100, startTick: beat * 480, durationTicks: 480 });
+    const bending = { ...sequenceOf([0, 1, 2, 3].map(note)) };
+    const bent = await fx.putMidi({
+      ...bending,
+      tracks: [{ ...bending.tracks[0]!, pitchBends: [{ tick: 480, value: 4096 }] }],
+    });
+    const straight = await fx.putMidi(sequenceOf([0, 1].map(note)));
+    const document = documentOf(
+      fx.ids,
+      [
+        [
+          { encodingHash: bent, atBeat: 0, durationBeats: 4 },
+          { encodingHash: straight, atBeat: 4, durationBeats: 2 },
+          { encodingHash: bent, atBeat: 8, offsetBeats: 2, durationBeats: 2 },
+        ],
+      ],
+      [{}],
+    );
+    const program = (await build(document))!;
+    expect(program.sequence!.tracks.map((t) => t.pitchBends)).toEqual([
+      [
+        { tick: 0, value: 0 },
+        { tick: 960, value: 4096 },
+      ],
+      [{ tick: 3840, value: 0 }],
+      [{ tick: 7680, value: 4096 }],
+    ]);
+    // A lane without any bend gets no wheel events at all (its stream key is what it was before bends existed).
+    const plain = documentOf(fx.ids, [[{ encodingHash: straight, atBeat: 0, durationBeats: 2 }]], [{}]);
+    expect((await build(plain))!.sequence!.tracks[0]!.pitchBends).toBeUndefined();
+  });
+
   it("finds the first changed frame of an edit, on the synthesizer's 128-frame grid", async () => {
     const notes = (beats: number[]) =>
       sequenceOf(

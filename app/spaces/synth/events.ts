@@ -6,18 +6,22 @@ export const EVENT_PROGRAM = 0;
 export const EVENT_CONTROL = 1;
 export const EVENT_NOTE_OFF = 2;
 export const EVENT_NOTE_ON = 3;
-export type SynthEventKind = 0 | 1 | 2 | 3;
+/** Pitch wheel: `a` is the raw 14-bit position 0..16383 (8192 = centre). Sorted with the controls. */
+export const EVENT_PITCH_BEND = 4;
+export type SynthEventKind = 0 | 1 | 2 | 3 | 4;
+/** Order of kinds at one frame: program, controls and pitch wheel, note-offs, note-ons. */
+const KIND_RANK: Readonly<Record<SynthEventKind, number>> = { 0: 0, 1: 1, 4: 1, 2: 2, 3: 3 };
 
 export interface SynthEvent {
   readonly frame: number;
   readonly kind: SynthEventKind;
-  /** Program, controller or key. */
+  /** Program, controller, key or raw pitch wheel position. */
   readonly a: number;
   /** Controller value or velocity; 0 otherwise. */
   readonly b: number;
 }
 
-/** Everything one MIDI channel plays, sorted by frame then kind (program, controls, note-offs, note-ons). */
+/** Everything one MIDI channel plays, sorted by frame then kind (program, controls and pitch wheel, note-offs, note-ons). */
 export interface ChannelStem {
   readonly channel: number;
   readonly events: readonly SynthEvent[];
@@ -132,6 +136,16 @@ export function channelStems(
       if (!(cc.tick >= 0)) fail(`${where} control change ${i} is at tick ${cc.tick}`);
       add({ frame: tempo.frameAt(cc.tick, sampleRate), kind: EVENT_CONTROL, a: cc.controller, b: cc.value });
     }
+    for (const [i, bend] of (track.pitchBends ?? []).entries()) {
+      checkRange(bend.value, -8192, 8191, `${where} pitch bend ${i} value`);
+      if (!(bend.tick >= 0)) fail(`${where} pitch bend ${i} is at tick ${bend.tick}`);
+      add({
+        frame: tempo.frameAt(bend.tick, sampleRate),
+        kind: EVENT_PITCH_BEND,
+        a: bend.value + 8192,
+        b: 0,
+      });
+    }
     for (const [i, note] of track.notes.entries()) {
       checkRange(note.pitch, 0, 127, `${where} note ${i} pitch`);
       checkRange(note.velocity, 1, 127, `${where} note ${i} velocity`);
@@ -153,7 +167,7 @@ export function channelStems(
       index.sort((i, j) => {
         const x = stem.events[i]!;
         const y = stem.events[j]!;
-        return x.frame - y.frame || x.kind - y.kind || stem.order[i]! - stem.order[j]!;
+        return x.frame - y.frame || KIND_RANK[x.kind] - KIND_RANK[y.kind] || stem.order[i]! - stem.order[j]!;
       });
       return {
         channel,

@@ -15,6 +15,7 @@ import {
   EVENT_CONTROL,
   EVENT_NOTE_OFF,
   EVENT_NOTE_ON,
+  EVENT_PITCH_BEND,
   EVENT_PROGRAM,
   endFrame,
   lastEventFrame,
@@ -32,6 +33,8 @@ export interface FluidSynthInstance {
   noteOn(channel: number, key: number, velocity: number): void;
   noteOff(channel: number, key: number): void;
   controlChange(channel: number, controller: number, value: number): void;
+  /** Raw 14-bit wheel position 0..16383 (8192 = centre). */
+  pitchBend(channel: number, value: number): void;
   programChange(channel: number, program: number): void;
   render(left: Float32Array, right: Float32Array, offset: number, frames: number): void;
   activeVoices(): number;
@@ -206,6 +209,7 @@ class FluidChannel {
       const event = events[i]!;
       if (event.kind === EVENT_CONTROL) synth.controlChange(this.channel, event.a, event.b);
       else if (event.kind === EVENT_PROGRAM) synth.programChange(this.channel, event.a);
+      else if (event.kind === EVENT_PITCH_BEND) synth.pitchBend(this.channel, event.a);
     }
     this.#nextEvent = eventIndex;
     this.#positionFrame = frame;
@@ -239,6 +243,7 @@ class FluidChannel {
       else if (event.kind === EVENT_NOTE_OFF) synth.noteOff(channel, event.a);
       else if (event.kind === EVENT_CONTROL) synth.controlChange(channel, event.a, event.b);
       else if (event.kind === EVENT_PROGRAM) synth.programChange(channel, event.a);
+      else if (event.kind === EVENT_PITCH_BEND) synth.pitchBend(channel, event.a);
       this.#nextEvent += 1;
     }
     if (addon.queueOverflows() !== overflowsBefore) {

@@ -11,6 +11,7 @@ import {
   EVENT_CONTROL,
   EVENT_NOTE_OFF,
   EVENT_NOTE_ON,
+  EVENT_PITCH_BEND,
   EVENT_PROGRAM,
   endFrame,
   lastEventFrame,
@@ -116,6 +117,7 @@ class ChannelRenderer {
       if (event.kind === EVENT_CONTROL)
         synth.controllerChange(this.channel, event.a as MIDIController, event.b);
       else if (event.kind === EVENT_PROGRAM) synth.programChange(this.channel, event.a);
+      else if (event.kind === EVENT_PITCH_BEND) synth.pitchWheel(this.channel, event.a);
     }
     this.#synth = synth;
     this.#nextEvent = eventIndex;
@@ -159,6 +161,7 @@ class ChannelRenderer {
       else if (next.kind === EVENT_NOTE_OFF) synth.noteOff(channel, next.a);
       else if (next.kind === EVENT_CONTROL) synth.controllerChange(channel, next.a as MIDIController, next.b);
       else if (next.kind === EVENT_PROGRAM) synth.programChange(channel, next.a);
+      else if (next.kind === EVENT_PITCH_BEND) synth.pitchWheel(channel, next.a);
       this.#nextEvent += 1;
       this.#quiet = false;
       next = events[this.#nextEvent];

@@ -111,6 +111,7 @@ class Synth : public Napi::ObjectWrap<Synth> {
                            InstanceMethod<&Synth::NoteOff>("noteOff"),
                            InstanceMethod<&Synth::Control>("controlChange"),
                            InstanceMethod<&Synth::Program>("programChange"),
+                           InstanceMethod<&Synth::PitchBend>("pitchBend"),
                            InstanceMethod<&Synth::Render>("render"),
                            InstanceMethod<&Synth::ActiveVoices>("activeVoices"),
                            InstanceMethod<&Synth::Polyphony>("polyphony"),
@@ -261,6 +262,14 @@ class Synth : public Napi::ObjectWrap<Synth> {
           fluid_synth_cc(synth, Int(info, 0, 0, 15, "channel"), Int(info, 1, 0, 127, "controller"),
                          Int(info, 2, 0, 127, "value")),
           "control change");
+  }
+
+  void PitchBend(const Napi::CallbackInfo& info) {
+    fluid_synth_t* synth = Live(info);
+    lastError.clear();
+    Check(info,
+          fluid_synth_pitch_bend(synth, Int(info, 0, 0, 15, "channel"), Int(info, 1, 0, 16383, "pitch wheel")),
+          "pitch bend");
   }
 
   void Program(const Napi::CallbackInfo& info) {

@@ -281,6 +281,98 @@ describe.each(SYNTH_NAMES)("createMidiRenderer (%s)", (synth) => {
     });
   });
 
+  describe("pitch wheel", () => {
+    /** Period in frames of the strongest repetition in [from, to) of the left channel (autocorrelation). */
+    function periodFrames(stereo: Float32Array, from: number, to: number): number {
+      let best = 0;
+      let bestLag = 0;
+      for (let lag = 40; lag <= 400; lag++) {
+        let sum = 0;
+        for (let i = from; i + lag < to; i++) sum += stereo[2 * i]! * stereo[2 * (i + lag)]!;
+        if (sum > best) {
+          best = sum;
+          bestLag = lag;
+        }
+      }
+      return bestLag;
+    }
+    /** A4 (440 Hz, 109 frames at 48 kHz) on a flute for 3 s; `bends` in ticks at 120 bpm, 480 ppq (1 s = 960). */
+    function bentNote(
+      bends: ReadonlyArray<{ tick: number; value: number }>,
+      notes = [[0, 2880]],
+    ): MidiSequence {
+      return {
+        ppq: 480,
+        tempos: [{ tick: 0, bpm: 120 }],
+        meters: [],
+        tracks: [
+          {
+            name: "flute",
+            channel: 0,
+            program: 73,
+            notes: notes.map(([startTick, durationTicks]) => ({
+              pitch: 69,
+              velocity: 100,
+              startTick: startTick!,
+              durationTicks: durationTicks!,
+            })),
+            controlChanges: [],
+            pitchBends: bends,
+          },
+        ],
+        durationTicks: Math.max(...notes.map(([start, length]) => start! + length!)),
+      };
+    }
+
+    it("bends the note: half the wheel up is a semitone (the synth's default range of 2)", () => {
+      const out = createMidiRenderer({
+        sequence: bentNote([{ tick: 1440, value: 4096 }]),
+        soundfont: sf2,
+        sampleRate: RATE,
+      }).render(3 * RATE);
+      const before = periodFrames(out, RATE / 2, RATE / 2 + 4800);
+      const after = periodFrames(out, 2 * RATE, 2 * RATE + 4800);
+      expect(before).toBeGreaterThanOrEqual(108);
+      expect(before).toBeLessThanOrEqual(110);
+      // 440 Hz -> 466.2 Hz: 109.1 -> 103.0 frames.
+      expect(before / after).toBeGreaterThan(1.04);
+      expect(before / after).toBeLessThan(1.08);
+    });
+
+    it("keeps a bend made before a checkpoint: a seek there gives the linear render's bits, still bent", () => {
+      // Bent fully up at 0.25 s and left there; silence; the next note at 4 s starts after a checkpoint.
+      const sequence = bentNote(
+        [{ tick: 240, value: 8191 }],
+        [
+          [0, 480],
+          [3840, 960],
+        ],
+      );
+      const linear = createMidiRenderer({ sequence, soundfont: sf2, sampleRate: RATE });
+      const reference = linear.render(6 * RATE);
+      expect(linear.checkpoints()[0]!.frames).toContain(4 * RATE);
+      const seeker = createMidiRenderer({ sequence, soundfont: sf2, sampleRate: RATE });
+      seeker.render(RATE);
+      seeker.seek(4 * RATE);
+      const span = seeker.render(RATE);
+      expect(countDifferences(span, reference.subarray(8 * RATE, 10 * RATE))).toBe(0);
+      // Two semitones up: 440 -> 493.9 Hz, 109.1 -> 97.2 frames.
+      const period = periodFrames(reference, 4 * RATE + 4800, 4 * RATE + 9600);
+      expect(period).toBeGreaterThanOrEqual(96);
+      expect(period).toBeLessThanOrEqual(98);
+    });
+
+    it("refuses a wheel position outside 14 bits, naming the track", () => {
+      expect(() =>
+        createMidiRenderer({
+          sequence: bentNote([{ tick: 0, value: 8192 }]),
+          soundfont: sf2,
+          sampleRate: RATE,
+        }),
+      ).toThrow(/track 0 \("flute"\) pitch bend 0 value/);
+    });
+  });
+
   describe("checkpoints", () => {
     /** Two channels, a 0.5 s note every 3 s for 30 s, with volume and pan changes in the silences. */
     function sparse(): MidiSequence {
