@@ -30,7 +30,7 @@ export function synthToolRecord(params: SynthRenderParams): ToolRecord {
           blockFrames: FLUID_BLOCK_FRAMES,
           eventPlacement: "rounded to the 64-frame block grid from frame 0",
           checkpointSpacingSeconds: FLUID_CHECKPOINT_SPACING_SECONDS,
-          settings: "reverb/chorus only with effects, synth.gain 0.2 (default), polyphony grown on demand",
+          settings: "reverb/chorus only with effects, synth.gain 0.5, polyphony grown on demand",
         }
       : {
           renderer: `spessasynth_core@${version}`,

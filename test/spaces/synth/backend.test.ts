@@ -27,7 +27,7 @@ describe("chooseSynth", () => {
   it("is FluidSynth (with its library version) when the addon loads; LCANVAS_SYNTH chooses; a wrong name is refused", () => {
     const fluid = chooseSynth();
     expect(fluid.name).toBe("fluidsynth");
-    expect(fluid.id).toMatch(/^fluidsynth@\d+\.\d+\.\d+$/);
+    expect(fluid.id).toMatch(/^fluidsynth@\d+\.\d+\.\d+\+gain0\.5$/);
     expect(fluid.note).toBeUndefined();
     process.env[SYNTH_ENV] = "spessasynth";
     expect(chooseSynth().name).toBe("spessasynth");

@@ -102,7 +102,7 @@ describe("loadSoundFont", () => {
   it("loads the .sf2 and the .sf3 General MIDI banks (FluidSynth: .sf3 samples decoded on demand)", async () => {
     const sf2 = await loadSoundFont(TIMGM6MB, "fluidsynth");
     expect(sf2.synth).toBe("fluidsynth");
-    expect(sf2.synthId).toMatch(/^fluidsynth@\d+\.\d+\.\d+$/);
+    expect(sf2.synthId).toMatch(/^fluidsynth@\d+\.\d+\.\d+\+gain0\.5$/);
     expect(sf2.synth === "fluidsynth" && sf2.dynamicSampleLoading).toBe(false);
     const sf3 = await loadSoundFont(MUSESCORE_SF3, "fluidsynth");
     expect(sf3.synth === "fluidsynth" && sf3.dynamicSampleLoading).toBe(true);
