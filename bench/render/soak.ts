@@ -154,6 +154,9 @@ function mean(samples: readonly Sample[], field: keyof Sample): number {
 
 async function main(): Promise<void> {
   const loadBefore = load();
+  // The tree this run loads: read now, not at the end (others commit to the shared tree during a 10-minute run).
+  const machineAtStart = machine();
+  const uncommittedAtStart = uncommitted();
   const root = mkdtempSync(join(tmpdir(), "lc-render-soak-"));
   const project = join(root, "demo");
   await makeDemo(project);
@@ -362,8 +365,8 @@ async function main(): Promise<void> {
     });
     const result = {
       command: `${process.env["MALLOC_ARENA_MAX"] ? `MALLOC_ARENA_MAX=${process.env["MALLOC_ARENA_MAX"]} ` : ""}node --expose-gc --import tsx bench/render/soak.ts --seconds ${seconds} --sample-seconds ${sampleSeconds}${trim ? " --trim" : ""}`,
-      machine: machine(),
-      uncommittedFilesOfOthers: uncommitted(),
+      machine: machineAtStart,
+      uncommittedFilesOfOthers: uncommittedAtStart,
       loadBefore,
       loadAfter: load(),
       setup: `demo project + Marker lane, 4 heads looping beats 0-${LOOP_BEATS} from beats 0/8/16/24 (seeds 1-4), null driver, 256-frame blocks, lookahead 2 s, an edit every second (marker moved; every third edit also the Keys region's gain)`,
