@@ -149,13 +149,19 @@ class ThreadPool implements RenderPool {
   }
 
   drop(_slot: number, key: bigint): void {
+    const dropped = this.#streams.get(key);
     this.#streams.delete(key);
+    // Renders run to completion synchronously once awaited, so none is inside this stream's renderer now.
+    dropped?.then((stream) => stream.dispose()).catch(() => undefined);
   }
 
   async render(_slot: number, key: bigint, pageIndex: number): Promise<void> {
-    const stream = await this.#streams.get(key);
+    const pending = this.#streams.get(key);
+    const stream = await pending;
     if (!stream) throw new Error(`no program for stream ${key}`);
     await new Promise((resolve) => setImmediate(resolve));
+    // Dropped meanwhile: its synthesizers are freed (nobody waits for this page).
+    if (this.#streams.get(key) !== pending) throw new Error(`stream ${key} was dropped`);
     this.#settings.canvas.writePage(key, pageIndex, this.#settings.generation, stream.renderPage(pageIndex));
   }
 

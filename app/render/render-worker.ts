@@ -41,9 +41,13 @@ port.on("message", (message: ToWorker) => {
       );
       break;
     }
-    case "drop":
+    case "drop": {
+      const dropped = streams.get(message.key);
       streams.delete(message.key);
+      // After any render of it already queued (renders run one at a time on `chain`).
+      if (dropped) chain = chain.then(async () => (await dropped.catch(() => null))?.dispose());
       break;
+    }
     case "render": {
       const { key, pageIndex } = message;
       // One job at a time, in arrival order: a stream's renderer is stateful.

@@ -68,6 +68,12 @@ export class StreamRenderer {
     return this.#cursors[oldest]!;
   }
 
+  /** Frees the synthesizer cursors now (native FluidSynth memory is not the JS collector's to see). */
+  dispose(): void {
+    for (const cursor of this.#cursors.splice(0)) cursor.dispose();
+    this.#lastUse.splice(0);
+  }
+
   /** Interleaved frames of page `pageIndex` (framesPerPage · channels samples). */
   renderPage(pageIndex: number): Float32Array {
     const { framesPerPage, channels } = this.#geometry;

@@ -43,6 +43,7 @@ async function run(job: BounceJob): Promise<void> {
     );
     await new Promise((resolve) => setImmediate(resolve));
   }
+  renderer.dispose();
   const done: WorkerMessage = { type: "done", renderMs: performance.now() - renderStart, loadMs };
   port.postMessage(done);
 }

@@ -80,6 +80,7 @@ export async function bounceMidiSerial(options: BounceOptions): Promise<BounceRe
   });
   const frames = totalFramesOf(channelStems(options.sequence, options.sampleRate), options);
   const interleaved = renderer.render(frames);
+  renderer.dispose();
   return {
     interleaved,
     frames,
@@ -196,6 +197,7 @@ export async function bounceMidi(options: BounceOptions): Promise<BounceResult> 
       collect(pageIndex, renderer.renderStems(pageLength, localPool.shift()), undefined);
       await yieldToMessages();
     }
+    renderer.dispose();
     await remote;
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));

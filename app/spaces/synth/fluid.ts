@@ -189,6 +189,11 @@ class FluidChannel {
     return this.#checkpoints.map((checkpoint) => checkpoint.frame);
   }
 
+  /** Frees the native synthesizer (closing twice is harmless); the channel must not render afterwards. */
+  dispose(): void {
+    this.#synth.close();
+  }
+
   #scratch(): [Float32Array, Float32Array] {
     this.#scratchLeft ??= new Float32Array(SCRATCH_FRAMES);
     this.#scratchRight ??= new Float32Array(SCRATCH_FRAMES);

@@ -44,6 +44,11 @@ export interface MidiRenderer {
   seek(frame: number): void;
   /** Per channel, the frames a seek can restart from (found so far while rendering; 0 always). */
   checkpoints(): Array<{ readonly channel: number; readonly frames: readonly number[] }>;
+  /**
+   * Frees the synthesizers now (FluidSynth's live outside the JS heap, so waiting for the collector lets them pile
+   * up). The renderer must not be used afterwards; calling it twice is harmless.
+   */
+  dispose(): void;
 }
 
 /** Adds planes into interleaved `out` from frame `at`: for each frame, 0 + plane 0 + plane 1 + ..., rounded to
@@ -108,6 +113,8 @@ export interface ChannelRendererLike {
   /** Writes the next `frames` frames to left/right from `offset` (overwriting). */
   render(left: Float32Array, right: Float32Array, offset: number, frames: number): void;
   seek(frame: number): void;
+  /** Frees what the garbage collector would free late (native synthesizers); optional. */
+  dispose?(): void;
 }
 
 /** The `MidiRenderer` over per-channel renderers: every path sums them with `mixPlanesInto`. */
@@ -174,6 +181,9 @@ export function assembleRenderer(
       checkFrames(frame, "seek position");
       for (const renderer of renderers) renderer.seek(frame);
       positionFrame = frame;
+    },
+    dispose() {
+      for (const renderer of renderers) renderer.dispose?.();
     },
   };
 }

@@ -243,5 +243,9 @@ export function createMidiRenderer(options: MidiRendererOptions): MidiRenderer {
 /** A whole sequence plus `tailFrames` of release, in one thread: the reference the parallel bounce must equal. */
 export function renderSequence(options: MidiRendererOptions & { readonly tailFrames: number }): Float32Array {
   const renderer = createMidiRenderer(options);
-  return renderer.render(renderer.endFrame + options.tailFrames);
+  try {
+    return renderer.render(renderer.endFrame + options.tailFrames);
+  } finally {
+    renderer.dispose();
+  }
 }
