@@ -29,6 +29,12 @@ export { StreamRenderer } from "./stream";
  * head; the engine's generation check (page >= head) therefore always passes for our pages.
  */
 export const PAGE_GENERATION = 0xffff_ffff;
+/**
+ * Generation of a stopgap page (another key's content, played until the page's own render replaces it). The engine
+ * plays it like any page (it is above every head's generation), but a renderer opening the canvas file takes only
+ * PAGE_GENERATION pages as rendered: a stopgap left by a session that ended first is never reused as the real page.
+ */
+export const STOPGAP_GENERATION = PAGE_GENERATION - 1;
 export const DEFAULT_LOOKAHEAD_SECONDS = 2;
 /** Pages in flight per worker (a second one hides the message round trip). */
 const IN_FLIGHT_PER_WORKER = 2;
@@ -789,7 +795,7 @@ class Renderer implements LookaheadRenderer {
           continue;
         }
         try {
-          if (!this.#canvas.writePageIfAbsent(key, page, PAGE_GENERATION, samples)) continue;
+          if (!this.#canvas.writePageIfAbsent(key, page, STOPGAP_GENERATION, samples)) continue;
         } catch (error) {
           this.#reportFailure(
             new RenderError(

@@ -11,7 +11,7 @@ import type { PageMiss } from "../../app/audio/engine";
 import { newLane, newRegion } from "../../app/core/document";
 import { beatToFrame } from "../../app/core/time/tempo-map";
 import { openSession, type Session } from "../../app/host/session";
-import type { LookaheadRendererImpl } from "../../app/render/index";
+import { type LookaheadRendererImpl, STOPGAP_GENERATION } from "../../app/render/index";
 import { type DemoFixture, demoProject, sleep } from "./fixture";
 
 const BUFFER = 256;
@@ -55,6 +55,8 @@ describe("key switch after an edit", () => {
     let newKey = 0n;
     let writtenAtSwitch = 0;
     const absentAtSwitch: number[] = [];
+    const stopgapsInFile: number[] = [];
+    let stopgapsWritten = 0;
     const switched = new Promise<void>((resolve) => {
       const off = renderer.onStreamKeysChanged((headId, keys) => {
         if (headId !== alpha.id || keys[keysLane] === oldKey) return;
@@ -66,6 +68,11 @@ describe("key switch after an edit", () => {
           // Every page of the window is in the file now: rendered, or a stopgap (also those still being rendered:
           // the worker may be behind a slow seek).
           if (!reader.pageFrames(newKey, page)) absentAtSwitch.push(page);
+        }
+        stopgapsWritten = renderer.pagesStopgap();
+        for (const entry of reader.pages()) {
+          if (entry.streamKey === newKey && entry.valid && entry.generation === STOPGAP_GENERATION)
+            stopgapsInFile.push(entry.pageIndex);
         }
         // The session mapped the new keys into the control block (its listener runs first). Play the head's
         // window now (all but its last page), before the render worker can write the rest of it.
@@ -87,6 +94,11 @@ describe("key switch after an edit", () => {
     expect(misses).toEqual([]);
     expect(session.stats().engine.pageMisses).toBe(0);
     expect(renderer.pagesStopgap()).toBeGreaterThan(0);
+    // Stopgaps carry their own generation: a session opening this canvas file later never takes one for the page's
+    // real render (it reuses only PAGE_GENERATION pages).
+    expect(stopgapsWritten).toBeGreaterThan(0);
+    expect(stopgapsInFile).toHaveLength(stopgapsWritten);
+    for (const page of stopgapsInFile) expect(renderer.isWritten(newKey, page)).toBe(false);
 
     // The stopgaps ahead of the head are replaced by the new key's own render: quieter than the old page there (a
     // MIDI region's gain scales velocities, so -6 dB is not half the amplitude through the SoundFont's velocity

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProjectDocument } from "../../app/core/document";
 import { beatToFrame } from "../../app/core/time/tempo-map";
+import { PAGE_GENERATION, STOPGAP_GENERATION } from "../../app/render/index";
 import { BLOCK_FRAMES } from "../../app/spaces/synth/renderer";
 import {
   createFixture,
@@ -147,6 +148,33 @@ describe("a kept canvas file", () => {
       await second.renderRange([head], 0, second.endFrame());
       expect(second.stats().pagesRendered).toBe(0);
       expect(second.streamKeys(head)).toEqual(first.streamKeys(head));
+    } finally {
+      await fx.dispose();
+    }
+  }, 60_000);
+
+  it("never takes a stopgap left in it (another key's content) for the page's own render", async () => {
+    const fx = await createFixture();
+    try {
+      const hash = await fx.putMidi(sequenceOf(notes(8, 62), 0));
+      const document = documentOf(fx.ids, [[{ encodingHash: hash, atBeat: 0, durationBeats: 8 }]], [{}]);
+      const head = document.heads[0]!.id;
+      const first = await fx.renderer(document, {}, { canvas: "gaps" });
+      const [key] = first.streamKeys(head);
+      await first.close();
+      // A session ended while pages 3 and 4 still held stopgaps: written under this key, not rendered from it.
+      const writer = fx.canvas("gaps");
+      const foreign = new Float32Array(4096 * 2).fill(0.5);
+      writer.writePage(key!, 3, STOPGAP_GENERATION, foreign);
+      writer.writePage(key!, 4, STOPGAP_GENERATION, foreign);
+      writer.writePage(key!, 5, PAGE_GENERATION, foreign);
+      const second = await fx.renderer(document, {}, { canvas: "gaps" });
+      expect([3, 4, 5].map((page) => second.isWritten(key!, page))).toEqual([false, false, true]);
+      await second.renderRange([head], 0, 6 * 4096);
+      // Pages 3 and 4 are rendered again (their own content); page 5, a real page of this key, is kept.
+      const reader = fx.reader("gaps");
+      for (const page of [3, 4]) expect(reader.pageFrames(key!, page)!.every((x) => x === 0.5)).toBe(false);
+      expect(reader.pageFrames(key!, 5)!.every((x) => x === 0.5)).toBe(true);
     } finally {
       await fx.dispose();
     }
