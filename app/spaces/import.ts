@@ -378,13 +378,10 @@ async function importAbc(
     ...(several
       ? {
           tunesImported: parsed.length,
-          tunes: parsed.map((t) => ({
-            tune: t.tune,
-            x: t.x,
-            title: t.title,
-            notes: t.sequence.tracks.reduce((sum, track) => sum + track.notes.length, 0),
-            durationBeats: ticksToBeats(t.sequence, t.sequence.durationTicks),
-          })),
+          tunes: parsed.map((t) => {
+            const { notes, durationBeats } = summariseSequence(t.sequence);
+            return { tune: t.tune, x: t.x, title: t.title, notes, durationBeats };
+          }),
           skippedTunes,
         }
       : {}),
