@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Entry point of the `lcanvas` command: loads the TypeScript CLI through tsx.
-import { register } from "tsx/esm/api";
+// Entry point of the `lcanvas` command: runs the TypeScript CLI (app/cli/main.ts) from an esbuild bundle kept fresh
+// by ./cli-bundle.mjs, or through tsx when it cannot (LCANVAS_FROM_SOURCE=1 forces the latter).
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startCli } from "./cli-bundle.mjs";
 
-register();
-const { main } = await import("../app/cli/main.ts");
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await startCli(dirname(dirname(fileURLToPath(import.meta.url))), process.argv.slice(2));

@@ -2,7 +2,8 @@
 // build's NAME.js; from source, a bundle of NAME.ts made once per process with esbuild (packages kept external)
 // and cached in node_modules/.cache/lcanvas under its hash, so concurrent processes agree (a worker then starts
 // in ~130 ms instead of ~450 ms through tsx); else NAME.mjs, which loads the TypeScript through tsx.
-// Node-only; called by the worker pools (app/render/pool.ts, app/spaces/synth/bounce.ts).
+// Node-only; called by the worker pools (app/render/pool.ts, app/spaces/synth/bounce.ts). In the CLI's bundle
+// (bin/cli-bundle.mjs) `callerUrl` is the bundle's main.js, beside which the prebuilt worker bundles lie.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -67,6 +68,10 @@ export function workerScriptUrl(callerUrl: string, name: string): Promise<URL> {
       return new URL(`./${name}.mjs`, callerUrl);
     })();
     cache.set(key, found);
+    // Tests check which script workers start from (e.g. the CLI bundle's prebuilt NAME.js).
+    if (process.env["LCANVAS_TRACE_START"] === "1") {
+      void found.then((url) => process.stderr.write(`lcanvas: worker ${name} starts from ${url.href}\n`));
+    }
   }
   return found;
 }
