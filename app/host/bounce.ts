@@ -4,8 +4,8 @@
 // stems solo each lane in turn through the control block. Owned by app/host; called by `lcanvas bounce`, tests.
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { writeFileAtomic } from "../project/atomic-write";
 import { type WavExportDepth, writeWav } from "../spaces/audio/wav";
+import { WavFileWriter } from "../spaces/audio/wav-file";
 import { HostError, openSession, type Session, type SessionOptions } from "./session";
 
 export type BounceBits = "16" | "24" | "32f";
@@ -59,38 +59,32 @@ export function stereoWav(
 }
 
 /**
- * Plays the chosen heads from frame 0 through the offline driver for `frames` frames. With `ready`, each chunk
- * waits until its pages are written (the render runs meanwhile on the workers): the mix of the first seconds
- * overlaps the render of the rest instead of following it.
+ * Plays the chosen heads from frame 0 through the offline driver for `frames` frames, handing each chunk of
+ * interleaved stereo to `sink` (a WAV file being written). With `ready`, each chunk waits until its pages are
+ * written (the render runs meanwhile on the workers): the mix of the first seconds overlaps the render of the rest
+ * instead of following it.
  */
 async function mixFrom0(
   session: Session,
   heads: readonly string[],
   frames: number,
+  sink: WavFileWriter,
   onChunk: (done: number) => void,
   ready?: (startFrame: number, endFrame: number) => Promise<void>,
-): Promise<[Float32Array, Float32Array]> {
+): Promise<void> {
   session.stop();
   session.relocate(undefined, 0);
   session.play(undefined);
   for (const id of session.headIds()) if (!heads.includes(id)) session.stop(id);
-  // Left and right planes, as the WAV writer takes them (split chunk by chunk, inside the overlap with the render).
-  const left = new Float32Array(frames);
-  const right = new Float32Array(frames);
   const chunk = Math.max(session.bufferFrames, MIX_CHUNK_SECONDS * session.sampleRate);
   for (let done = 0; done < frames; ) {
     const n = Math.min(chunk, frames - done);
     if (ready) await ready(done, done + n);
-    const mixed = session.renderOffline(n);
-    for (let i = 0; i < n; i++) {
-      left[done + i] = mixed[2 * i]!;
-      right[done + i] = mixed[2 * i + 1]!;
-    }
+    await sink.write(session.renderOffline(n));
     done += n;
     onChunk(done);
   }
   session.stop();
-  return [left, right];
 }
 
 function fileName(text: string): string {
@@ -106,6 +100,7 @@ export async function bounce(projectDir: string, options: BounceOptions): Promis
     driver: "offline",
     loops: false,
   });
+  const files: WavFileWriter[] = [];
   try {
     const heads = options.head === undefined ? session.headIds() : [session.headId(options.head)];
     if (heads.length === 0) {
@@ -117,7 +112,12 @@ export async function bounce(projectDir: string, options: BounceOptions): Promis
         `the project in ${projectDir} has nothing to bounce (no regions): add a region first`,
       );
     }
-    await session.seek(undefined, 0);
+    const format = { sampleRate: session.sampleRate, channels: 2, depth: bits };
+    await mkdir(dirname(options.out), { recursive: true });
+    const out = await WavFileWriter.create(options.out, format, frames);
+    files.push(out);
+    // To frame 0 without waiting for its pages (renderRange below renders from there; the mix waits per chunk).
+    session.relocate(undefined, 0);
     // Every page of the span is requested at once (the workers stay busy); the mix follows chunk by chunk as
     // the pages of each chunk are written, on this thread, which is otherwise idle while the workers render.
     let renderDone = false;
@@ -127,10 +127,11 @@ export async function bounce(projectDir: string, options: BounceOptions): Promis
         renderDone = true;
       });
     rendering.catch(() => undefined);
-    const mix = await mixFrom0(
+    await mixFrom0(
       session,
       heads,
       frames,
+      out,
       (done) => options.onProgress?.({ phase: "mix", done, total: frames }),
       async (startFrame, endFrame) => {
         if (!renderDone)
@@ -139,12 +140,7 @@ export async function bounce(projectDir: string, options: BounceOptions): Promis
       },
     );
     await rendering;
-    const { bytes, clippedSamples } = writeWav(
-      { sampleRate: session.sampleRate, frames, channelData: mix },
-      bits,
-    );
-    await mkdir(dirname(options.out), { recursive: true });
-    await writeFileAtomic(options.out, bytes);
+    const { clippedSamples } = await out.finish();
     const stems: string[] = [];
     if (options.stems !== undefined) {
       await mkdir(options.stems, { recursive: true });
@@ -152,12 +148,11 @@ export async function bounce(projectDir: string, options: BounceOptions): Promis
       const control = session.engine.control;
       for (const [index, lane] of lanes.entries()) {
         for (let other = 0; other < lanes.length; other++) control.setLaneSolo(other, other === index);
-        const stem = await mixFrom0(session, heads, frames, () => undefined);
         const path = join(options.stems, `${String(index + 1).padStart(2, "0")}-${fileName(lane.name)}.wav`);
-        await writeFileAtomic(
-          path,
-          writeWav({ sampleRate: session.sampleRate, frames, channelData: stem }, bits).bytes,
-        );
+        const stem = await WavFileWriter.create(path, format, frames);
+        files.push(stem);
+        await mixFrom0(session, heads, frames, stem, () => undefined);
+        await stem.finish();
         stems.push(path);
         options.onProgress?.({ phase: "stems", done: index + 1, total: lanes.length });
       }
@@ -173,6 +168,10 @@ export async function bounce(projectDir: string, options: BounceOptions): Promis
       clippedSamples,
       pageMisses: session.engine.stats().pageMisses,
     };
+  } catch (error) {
+    // Files not finished are not left half-written (finished ones are complete and stay).
+    await Promise.all(files.map((file) => file.abort()));
+    throw error;
   } finally {
     await session.close();
   }

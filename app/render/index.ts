@@ -9,7 +9,7 @@ import type { ProjectDocument } from "../core/document";
 import { beatToFrame } from "../core/time/tempo-map";
 import { hashBytes } from "../store/hash";
 import type { ArtifactGraph, ContentStore } from "../store/types";
-import { createRenderPool, type RenderPool } from "./pool";
+import { createRenderPool, PagesRenderError, type RenderPool } from "./pool";
 import {
   buildLaneProgram,
   EncodingCache,
@@ -36,8 +36,16 @@ export const PAGE_GENERATION = 0xffff_ffff;
  */
 export const STOPGAP_GENERATION = PAGE_GENERATION - 1;
 export const DEFAULT_LOOKAHEAD_SECONDS = 2;
-/** Pages in flight per worker (a second one hides the message round trip). */
+/** Runs of pages in flight per worker (a second one hides the message round trip). */
 const IN_FLIGHT_PER_WORKER = 2;
+/**
+ * Longest run of consecutive pages of one stream sent to a worker in one message. Short inside a playing head's
+ * window, where the head waits for the first page (reported with its run); long for work ahead of every playing
+ * head (a bounce, a stopped head's window), where a message per page (a page renders in about 0.4 ms) kept the
+ * workers waiting on this thread: the bounce spent a third of its time there.
+ */
+const RUN_PAGES_NEAR = 4;
+const RUN_PAGES_AHEAD = 32;
 /** Copied and silent pages written by one pass of the scheduler on the calling thread. */
 const LOCAL_PAGES_PER_PUMP = 16;
 
@@ -120,6 +128,10 @@ class Renderer implements LookaheadRenderer {
   /** Per stream, per worker: the last page sent there (-1: none). */
   readonly #lastPage = new Map<bigint, number[]>();
   readonly #slotBusy: number[];
+  /** Estimated render cost of each stream (streamCost), to spread streams over the workers. */
+  readonly #costs = new Map<bigint, number>();
+  /** The worker chosen for a stream's first run (until it has a cursor on some worker). */
+  readonly #placed = new Map<bigint, number>();
   readonly #copyFrom = new Map<bigint, { readonly from: bigint; readonly beforePage: number }>();
   readonly #ranges = new Set<RangeRequest>();
   readonly #retired = new Map<bigint, number>();
@@ -131,6 +143,7 @@ class Renderer implements LookaheadRenderer {
   readonly #errorListeners = new Set<(error: Error) => void>();
   #retireTimer: NodeJS.Timeout | undefined;
   #pagesRendered = 0;
+  #runsSent = 0;
   #pagesCopied = 0;
   #pagesSilent = 0;
   #pagesStopgap = 0;
@@ -304,6 +317,7 @@ class Renderer implements LookaheadRenderer {
     }
     return {
       pagesRendered: this.#pagesRendered,
+      runsSent: this.#runsSent,
       pagesCopied: this.#pagesCopied,
       jobsDropped: this.#jobsDropped,
       queueLength: this.#queueLength,
@@ -470,6 +484,7 @@ class Renderer implements LookaheadRenderer {
       this.#found.delete(program.key);
       this.#written.set(program.key, found);
     }
+    this.#costs.set(program.key, streamCost(program, this.#config.sampleRate));
     // Every worker can render every stream; a page goes where a cursor of its stream already is (see #slotFor).
     this.#lastPage.set(
       program.key,
@@ -494,9 +509,39 @@ class Renderer implements LookaheadRenderer {
       if (page < pageIndex && page >= pageIndex - near && (best < 0 || page > last[best]!)) best = slot;
     }
     if (best >= 0) return best;
+    const placed = this.#placed.get(key);
+    if (placed !== undefined && last.every((page) => page < 0)) return placed;
     let slot = 0;
     for (let i = 1; i < this.#slotBusy.length; i++) if (this.#slotBusy[i]! < this.#slotBusy[slot]!) slot = i;
     return slot;
+  }
+
+  /**
+   * Chooses a worker for each wanted stream that has no cursor on any worker yet, costliest first, each to the
+   * worker with the least estimated work (the streams it holds cursors of). A stream then stays with its worker
+   * (its synthesizer's state runs on from page to page), so this choice is what balances a bounce: taking them in
+   * arrival order put 3 of 5 lanes, and most of the work, on one of two workers.
+   */
+  #placeNewStreams(queue: readonly Job[]): void {
+    const size = this.#pool.size;
+    const fresh: bigint[] = [];
+    for (const job of queue) {
+      if (this.#placed.has(job.key) || fresh.includes(job.key)) continue;
+      if (this.#lastPage.get(job.key)?.every((page) => page < 0)) fresh.push(job.key);
+    }
+    if (fresh.length === 0) return;
+    const load = Array.from({ length: size }, () => 0);
+    for (const [key, pages] of this.#lastPage) {
+      const cost = this.#costs.get(key) ?? 0;
+      for (let slot = 0; slot < size; slot++) if (pages[slot]! >= 0) load[slot]! += cost;
+    }
+    for (const [key, slot] of this.#placed)
+      if (this.#lastPage.get(key)?.every((page) => page < 0)) load[slot]! += this.#costs.get(key) ?? 0;
+    const slots = placeByCost(
+      fresh.map((key) => ({ key, cost: this.#costs.get(key) ?? 0 })),
+      load,
+    );
+    for (const [key, slot] of slots) this.#placed.set(key, slot);
   }
 
   // --- scheduling --------------------------------------------------------------------------------------------
@@ -528,7 +573,7 @@ class Renderer implements LookaheadRenderer {
     for (const range of this.#ranges) {
       for (const key of range.keys) {
         let page = range.cursor.get(key)!;
-        for (let n = 0; n < 4 * this.#pool.size && page < range.endPage; page++) {
+        for (let n = 0; n < IN_FLIGHT_PER_WORKER * RUN_PAGES_AHEAD && page < range.endPage; page++) {
           if (this.#written.get(key)?.has(page)) continue;
           add(key, page, 4 * lookahead + (page - range.firstPage) * fpp);
           n++;
@@ -545,12 +590,18 @@ class Renderer implements LookaheadRenderer {
     if (this.#closed) return;
     let wroteHere = false;
     const queue = this.#wanted();
+    const wanted = new Set(queue.map((job) => `${job.key}:${job.pageIndex}`));
+    this.#placeNewStreams(queue);
     let queued = 0;
     let local = 0;
+    const fpp = this.#config.framesPerPage;
+    /** Streams with a page ahead of every playing head left queued in this pass (its worker was busy). */
+    const waiting = new Set<bigint>();
     for (const job of queue) {
       const program = this.#programs.get(job.key);
       if (!program) continue;
-      const fpp = this.#config.framesPerPage;
+      // Taken by a run sent earlier in this pass.
+      if (this.#inFlight.has(`${job.key}:${job.pageIndex}`)) continue;
       const copy = this.#copyFrom.get(job.key);
       const silent = job.pageIndex * fpp >= program.endFrame;
       const copyable =
@@ -586,13 +637,33 @@ class Renderer implements LookaheadRenderer {
       if (this.#stopgaps.get(job.key)?.has(job.pageIndex) && this.#underPlayingHead(job.key, job.pageIndex)) {
         continue;
       }
-      const slot = this.#slotFor(job.key, job.pageIndex);
-      if (this.#slotBusy[slot]! >= IN_FLIGHT_PER_WORKER) {
+      const near = job.priority < this.#config.lookaheadFrames;
+      // Work ahead of the heads goes in page order: the stream's later pages wait for its worker too, instead of
+      // starting a second synthesizer cursor further on (on another worker) that must first seek, which renders
+      // from a checkpoint, perhaps the start.
+      if (!near && waiting.has(job.key)) {
         queued++;
         continue;
       }
-      this.#lastPage.get(job.key)![slot] = job.pageIndex;
-      this.#dispatch(slot, job.key, job.pageIndex);
+      const slot = this.#slotFor(job.key, job.pageIndex);
+      if (this.#slotBusy[slot]! >= IN_FLIGHT_PER_WORKER) {
+        if (!near) waiting.add(job.key);
+        queued++;
+        continue;
+      }
+      // The run: the next pages of the stream that are wanted, rendered by a worker (not silent, not copies, not
+      // a stopgap under a playing head) and not already on their way.
+      const limit = near ? RUN_PAGES_NEAR : RUN_PAGES_AHEAD;
+      let count = 1;
+      for (; count < limit; count++) {
+        const page = job.pageIndex + count;
+        const id = `${job.key}:${page}`;
+        if (!wanted.has(id) || this.#inFlight.has(id) || page * fpp >= program.endFrame) break;
+        if (copy !== undefined && page < copy.beforePage && this.#written.get(copy.from)?.has(page)) break;
+        if (this.#stopgaps.get(job.key)?.has(page) && this.#underPlayingHead(job.key, page)) break;
+      }
+      this.#lastPage.get(job.key)![slot] = job.pageIndex + count - 1;
+      this.#dispatch(slot, job.key, job.pageIndex, count);
     }
     this.#queueLength = queued;
     if (wroteHere) {
@@ -619,27 +690,37 @@ class Renderer implements LookaheadRenderer {
     });
   }
 
-  #dispatch(slot: number, key: bigint, pageIndex: number): void {
-    const id = `${key}:${pageIndex}`;
-    this.#inFlight.add(id);
+  /** Sends pages [firstPage, firstPage + pageCount) of `key` to worker `slot` as one run. */
+  #dispatch(slot: number, key: bigint, firstPage: number, pageCount: number): void {
+    for (let page = firstPage; page < firstPage + pageCount; page++) this.#inFlight.add(`${key}:${page}`);
     this.#slotBusy[slot]! += 1;
-    this.#pool.render(slot, key, pageIndex).then(
+    this.#runsSent += 1;
+    const landed = (writtenPages: number): void => {
+      for (let page = firstPage; page < firstPage + pageCount; page++)
+        this.#inFlight.delete(`${key}:${page}`);
+      this.#slotBusy[slot]! -= 1;
+      if (this.#closed) return;
+      for (let page = firstPage; page < firstPage + writtenPages; page++) {
+        // Retired while in flight: nothing would free the page later.
+        if (this.#programs.has(key)) this.#markWritten(key, page);
+        else this.#free(key, page);
+      }
+      this.#pagesRendered += writtenPages;
+    };
+    this.#pool.render(slot, key, firstPage, pageCount).then(
       () => {
-        this.#inFlight.delete(id);
-        this.#slotBusy[slot]! -= 1;
+        landed(pageCount);
         if (this.#closed) return;
         if (this.#programs.has(key)) {
-          this.#markWritten(key, pageIndex);
-          this.#pagesRendered += 1;
           this.#progressRanges();
           this.#checkSwitches();
-        } else this.#free(key, pageIndex); // retired while in flight: nothing would free it later
+        }
         this.#pump();
       },
       (error: Error) => {
-        this.#inFlight.delete(id);
-        this.#slotBusy[slot]! -= 1;
-        // A key freed while its page was being rendered: nothing waits for it.
+        const writtenPages = error instanceof PagesRenderError ? error.writtenPages : 0;
+        landed(writtenPages);
+        // A key freed while its pages were being rendered: nothing waits for them.
         if (this.#closed || !this.#programs.has(key)) return;
         for (const range of this.#ranges) {
           if (range.keys.includes(key)) {
@@ -647,9 +728,11 @@ class Renderer implements LookaheadRenderer {
             range.reject(error);
           }
         }
-        // Not retried: the head plays silence there (a counted miss) instead of the renderer spinning on it.
-        this.#failed.add(id);
+        // The failing page is not retried: the head plays silence there (a counted miss) instead of the renderer
+        // spinning on it. Pages of the run after it were not tried; they are wanted again.
+        this.#failed.add(`${key}:${firstPage + writtenPages}`);
         this.#reportFailure(error);
+        this.#progressRanges();
         this.#pump();
       },
     );
@@ -884,6 +967,8 @@ class Renderer implements LookaheadRenderer {
       this.#stopgaps.delete(key);
       for (const id of this.#failed) if (id.startsWith(`${key}:`)) this.#failed.delete(id);
       this.#programs.delete(key);
+      this.#costs.delete(key);
+      this.#placed.delete(key);
       this.#copyFrom.delete(key);
       for (const [target, copy] of this.#copyFrom) if (copy.from === key) this.#copyFrom.delete(target);
       if (this.#lastPage.delete(key))
@@ -896,6 +981,57 @@ class Renderer implements LookaheadRenderer {
       this.#retireTimer.unref();
     }
   }
+}
+
+/**
+ * Longest-processing-time-first placement: items costliest first (ties by key), each to the worker with the least
+ * load so far (`load`: what each worker already holds; ties to the lower index). Returns item key -> worker index.
+ */
+export function placeByCost<K extends bigint | string>(
+  items: readonly { readonly key: K; readonly cost: number }[],
+  load: readonly number[],
+): Map<K, number> {
+  const loads = [...load];
+  const placed = new Map<K, number>();
+  const order = [...items].sort((a, b) => b.cost - a.cost || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const { key, cost } of order) {
+    let slot = 0;
+    for (let i = 1; i < loads.length; i++) if (loads[i]! < loads[slot]!) slot = i;
+    placed.set(key, slot);
+    loads[slot]! += cost;
+  }
+  return placed;
+}
+
+/**
+ * A rough render cost of a stream, in voice-seconds: each note sounds for its length plus a release (about half a
+ * beat), and every page costs a little to render and write even when quiet. Only the ratios between streams
+ * matter (#placeNewStreams).
+ */
+export function streamCost(program: LaneProgram, sampleRate: number): number {
+  let cost = (0.05 * program.endFrame) / sampleRate;
+  const sequence = program.sequence;
+  if (sequence) {
+    const tempos = sequence.tempos.length > 0 ? sequence.tempos : [{ tick: 0, bpm: 120 }];
+    const secondsAt = (tick: number): number => {
+      let seconds = 0;
+      for (let i = 0; i < tempos.length; i++) {
+        const from = tempos[i]!.tick;
+        if (tick <= from && i > 0) break;
+        const to = Math.min(tick, tempos[i + 1]?.tick ?? Number.POSITIVE_INFINITY);
+        seconds += ((to - from) / sequence.ppq) * (60 / tempos[i]!.bpm);
+      }
+      return seconds;
+    };
+    const releaseTicks = sequence.ppq / 2;
+    for (const track of sequence.tracks) {
+      for (const note of track.notes) {
+        cost += secondsAt(note.startTick + note.durationTicks + releaseTicks) - secondsAt(note.startTick);
+      }
+    }
+  }
+  for (const clip of program.clips) cost += (0.02 * (clip.endFrame - clip.startFrame)) / sampleRate;
+  return cost;
 }
 
 function sameKeys<T>(a: readonly T[], b: readonly T[]): boolean {

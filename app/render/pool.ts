@@ -16,8 +16,11 @@ export interface RenderPool {
   readonly size: number;
   load(slot: number, program: LaneProgram): void;
   drop(slot: number, key: bigint): void;
-  /** Renders page `pageIndex` of `key` and writes it into the canvas file; resolves once it is written. */
-  render(slot: number, key: bigint, pageIndex: number): Promise<void>;
+  /**
+   * Renders pages [firstPage, firstPage + pageCount) of `key` in order and writes each into the canvas file;
+   * resolves once all are written. A failure rejects with a PagesRenderError saying how many were written first.
+   */
+  render(slot: number, key: bigint, firstPage: number, pageCount: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -29,6 +32,16 @@ interface PoolSettings {
 }
 
 type Pending = { resolve: () => void; reject: (error: Error) => void };
+
+/** A run of pages failed at page firstPage + writtenPages; the pages before it are written, the rest not tried. */
+export class PagesRenderError extends Error {
+  readonly writtenPages: number;
+  constructor(message: string, writtenPages: number) {
+    super(message);
+    this.name = "PagesRenderError";
+    this.writtenPages = writtenPages;
+  }
+}
 
 class WorkerPool implements RenderPool {
   readonly size: number;
@@ -45,14 +58,14 @@ class WorkerPool implements RenderPool {
       const worker = new Worker(url, { workerData });
       const pending = new Map<string, Pending>();
       worker.on("message", (message: FromWorker) => {
-        const id = `${message.key}:${message.pageIndex}`;
+        const id = `${message.key}:${message.firstPage}`;
         const waiter = pending.get(id);
         if (!waiter) return;
         pending.delete(id);
         // An idle worker must not keep the process alive; a busy one must (someone awaits its pages).
         if (pending.size === 0) worker.unref();
         if (message.type === "written") waiter.resolve();
-        else waiter.reject(new Error(`rendering page ${message.pageIndex}: ${message.message}`));
+        else waiter.reject(new PagesRenderError(message.message, message.writtenPages));
       });
       const fail = (error: Error): void => {
         this.#failure ??= error;
@@ -87,14 +100,14 @@ class WorkerPool implements RenderPool {
     this.#workers[slot]!.postMessage(message);
   }
 
-  render(slot: number, key: bigint, pageIndex: number): Promise<void> {
+  render(slot: number, key: bigint, firstPage: number, pageCount: number): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       const pending = this.#pending[slot]!;
       const worker = this.#workers[slot]!;
       if (pending.size === 0) worker.ref();
-      pending.set(`${key}:${pageIndex}`, { resolve, reject });
-      const message: ToWorker = { type: "render", key, pageIndex };
+      pending.set(`${key}:${firstPage}`, { resolve, reject });
+      const message: ToWorker = { type: "render", key, firstPage, pageCount };
       worker.postMessage(message);
     });
   }
@@ -155,14 +168,28 @@ class ThreadPool implements RenderPool {
     dropped?.then((stream) => stream.dispose()).catch(() => undefined);
   }
 
-  async render(_slot: number, key: bigint, pageIndex: number): Promise<void> {
+  async render(_slot: number, key: bigint, firstPage: number, pageCount: number): Promise<void> {
     const pending = this.#streams.get(key);
     const stream = await pending;
-    if (!stream) throw new Error(`no program for stream ${key}`);
-    await new Promise((resolve) => setImmediate(resolve));
-    // Dropped meanwhile: its synthesizers are freed (nobody waits for this page).
-    if (this.#streams.get(key) !== pending) throw new Error(`stream ${key} was dropped`);
-    this.#settings.canvas.writePage(key, pageIndex, this.#settings.generation, stream.renderPage(pageIndex));
+    if (!stream) throw new PagesRenderError(`no program for stream ${key}`, 0);
+    for (let written = 0; written < pageCount; written++) {
+      // A turn of the event loop per page, so the host's timers keep ticking between pages.
+      await new Promise((resolve) => setImmediate(resolve));
+      // Dropped meanwhile: its synthesizers are freed (nobody waits for this page).
+      if (this.#streams.get(key) !== pending)
+        throw new PagesRenderError(`stream ${key} was dropped`, written);
+      const pageIndex = firstPage + written;
+      try {
+        this.#settings.canvas.writePage(
+          key,
+          pageIndex,
+          this.#settings.generation,
+          stream.renderPage(pageIndex),
+        );
+      } catch (error) {
+        throw new PagesRenderError(`rendering page ${pageIndex}: ${(error as Error).message}`, written);
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -15,12 +15,21 @@ export type ToWorker =
       readonly generation: number;
     }
   | { readonly type: "program"; readonly program: LaneProgram }
-  | { readonly type: "render"; readonly key: bigint; readonly pageIndex: number }
+  /** Pages [firstPage, firstPage + pageCount) of one stream, rendered in order (a run: one message, one reply). */
+  | { readonly type: "render"; readonly key: bigint; readonly firstPage: number; readonly pageCount: number }
   | { readonly type: "drop"; readonly key: bigint };
 
 export type FromWorker =
-  | { readonly type: "written"; readonly key: bigint; readonly pageIndex: number }
-  | { readonly type: "error"; readonly key: bigint; readonly pageIndex: number; readonly message: string };
+  | { readonly type: "written"; readonly key: bigint; readonly firstPage: number; readonly pageCount: number }
+  | {
+      readonly type: "error";
+      readonly key: bigint;
+      /** The run's first page: names the request. */
+      readonly firstPage: number;
+      /** Pages of the run written before the failing one (which is firstPage + writtenPages); the rest were not tried. */
+      readonly writtenPages: number;
+      readonly message: string;
+    };
 
 /** `workerData` of a render worker. */
 export interface RenderWorkerData {

@@ -49,16 +49,26 @@ port.on("message", (message: ToWorker) => {
       break;
     }
     case "render": {
-      const { key, pageIndex } = message;
+      const { key, firstPage, pageCount } = message;
       // One job at a time, in arrival order: a stream's renderer is stateful.
       chain = chain.then(async () => {
+        let written = 0;
         try {
           const stream = await streams.get(key);
           if (!stream) throw new Error(`no program for stream ${key}`);
-          writer!.writePage(key, pageIndex, generation, stream.renderPage(pageIndex));
-          post({ type: "written", key, pageIndex });
+          for (; written < pageCount; written++) {
+            const pageIndex = firstPage + written;
+            writer!.writePage(key, pageIndex, generation, stream.renderPage(pageIndex));
+          }
+          post({ type: "written", key, firstPage, pageCount });
         } catch (error) {
-          post({ type: "error", key, pageIndex, message: (error as Error).message });
+          post({
+            type: "error",
+            key,
+            firstPage,
+            writtenPages: written,
+            message: `rendering page ${firstPage + written}: ${(error as Error).message}`,
+          });
         }
       });
       break;

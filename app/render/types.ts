@@ -29,6 +29,8 @@ export interface HeadView {
 
 export interface RendererStats {
   readonly pagesRendered: number;
+  /** Messages that sent pages to a worker: each carries a run of one stream's consecutive pages. */
+  readonly runsSent: number;
   readonly pagesCopied: number;
   readonly jobsDropped: number;
   readonly queueLength: number;

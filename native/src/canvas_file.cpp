@@ -316,9 +316,35 @@ bool CanvasFile::writePage(uint64_t streamKey, uint32_t pageIndex, uint32_t gene
     __atomic_store_n(w32(e + kESeq), s + 2, __ATOMIC_RELEASE);  // a complete page is there: leave it
     return false;
   }
-  float* dst = pageData(static_cast<uint32_t>(slot));
-  std::memcpy(dst, samples, sampleCount * sizeof(float));
-  if (sampleCount < pageSamples) std::memset(dst + sampleCount, 0, (pageSamples - sampleCount) * sizeof(float));
+  // The samples go in through pwrite, not through the mapping: a first store to a page of this sparse file through
+  // the mapping takes a page fault per 4 KiB and dirty tracking in the kernel (measured on ext4: 60 us per 32 KiB
+  // page against 9 us for pwrite, and munmap/unlink slower afterwards), and a full disk would be a SIGBUS there
+  // instead of an error. Linux keeps one page cache for both, so readers of the mapping see these bytes; the
+  // release store of seq below orders them before the page is marked complete.
+  std::vector<float> padded;
+  const float* data = samples;
+  if (sampleCount < pageSamples) {
+    padded.assign(pageSamples, 0.0f);
+    std::memcpy(padded.data(), samples, sampleCount * sizeof(float));
+    data = padded.data();
+  }
+  const auto* bytes = reinterpret_cast<const uint8_t*>(data);
+  const size_t total = pageSamples * sizeof(float);
+  const off_t at = static_cast<off_t>(info_.dataOffset + uint64_t(slot) * info_.pageBytes);
+  for (size_t done = 0; done < total;) {
+    const ssize_t n = ::pwrite(fd_, bytes + done, total - done, at + static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = n < 0 ? errno : EIO;
+      // Leave the page incomplete (valid 0) and the write side released: readers see a missing page, not a torn one.
+      __atomic_store_n(w32(e + kEValid), 0u, __ATOMIC_RELAXED);
+      __atomic_store_n(w32(e + kESeq), s + 2, __ATOMIC_RELEASE);
+      throw std::runtime_error("cannot write page " + std::to_string(pageIndex) + " into the canvas file " + path_ +
+                               ": " + std::strerror(error) +
+                               (error == ENOSPC ? " (the disk is full: free space, then play or bounce again)" : ""));
+    }
+    done += static_cast<size_t>(n);
+  }
   __atomic_store_n(w32(e + kEGeneration), generation, __ATOMIC_RELAXED);
   __atomic_store_n(w32(e + kEValid), 1u, __ATOMIC_RELAXED);
   __atomic_store_n(w32(e + kESeq), s + 2, __ATOMIC_RELEASE);

@@ -192,8 +192,9 @@ describe("seek", () => {
       await wait(() => renderer.stats().readyAheadFrames[head]! >= 2 * FRAMES_PER_PAGE);
       const [key] = renderer.streamKeys(head);
       const oldWindow = Array.from({ length: 200 }, (_, p) => p).filter((p) => renderer.isWritten(key!, p));
-      // Only the jobs already in flight at the seek finished in the old window.
-      expect(oldWindow.length).toBeLessThanOrEqual(4);
+      // Only the runs already in flight at the seek finished in the old window: at most 2 runs of 4 pages on the one
+      // worker (IN_FLIGHT_PER_WORKER x RUN_PAGES_NEAR in app/render/index.ts), not the 100+ queued.
+      expect(oldWindow.length).toBeLessThanOrEqual(8);
     } finally {
       await fx.dispose();
     }

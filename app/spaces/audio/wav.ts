@@ -164,31 +164,38 @@ export function parseWav(bytes: Uint8Array, file: string): { audio: PcmAudio; in
 /** Default speaker positions (dwChannelMask) for 1..8 channels, as WAVE_FORMAT_EXTENSIBLE writers use. */
 const CHANNEL_MASKS = [0, 0x4, 0x3, 0x7, 0x33, 0x37, 0x3f, 0x13f, 0x63f];
 
+export interface WavFormat {
+  readonly sampleRate: number;
+  readonly channels: number;
+  readonly depth: WavExportDepth;
+}
+
+function bytesPerSampleOf(depth: WavExportDepth): number {
+  return depth === "16" ? 2 : depth === "24" ? 3 : 4;
+}
+
 /**
- * Writes a WAV file. Integer depths saturate: samples outside [-1, 1) are clamped to the largest value of the
- * depth and counted in `clippedSamples`; non-finite samples become 0 and are counted too. 32-bit float is
- * written unchanged (values beyond ±1 are kept), except non-finite samples, which become 0.
+ * The bytes of a WAV file before its samples, for `frames` frames: RIFF, "fmt " (WAVE_FORMAT_EXTENSIBLE above 2
+ * channels), "fact" for float (non-PCM formats carry cbSize and a fact chunk: the RIFF WAVE rules; sox warns
+ * without them) and the data chunk's header. The data chunk needs a pad byte after its samples when their size is
+ * odd (wavDataPadBytes).
  */
-export function writeWav(
-  audio: PcmAudio,
-  depth: WavExportDepth,
-): { bytes: Uint8Array; clippedSamples: number } {
-  const channels = audio.channelData.length;
-  if (channels === 0 || channels > MAX_CHANNELS) {
+export function wavHeader(format: WavFormat, frames: number): Uint8Array {
+  const { channels, sampleRate, depth } = format;
+  if (!(Number.isInteger(channels) && channels >= 1 && channels <= MAX_CHANNELS)) {
     throw new EncodingError("<export>", `cannot write ${channels} channels to WAV (1..${MAX_CHANNELS})`);
   }
-  const bytesPerSample = depth === "16" ? 2 : depth === "24" ? 3 : 4;
+  const bytesPerSample = bytesPerSampleOf(depth);
   const blockAlign = channels * bytesPerSample;
-  const dataSize = audio.frames * blockAlign;
+  const dataSize = frames * blockAlign;
   const extensible = channels > 2;
   const float = depth === "32f";
-  // Non-PCM formats (IEEE float) carry cbSize in "fmt " and a "fact" chunk with the frame count (the RIFF WAVE
-  // rules; readers such as sox warn without them).
   const fmtSize = extensible ? 40 : float ? 18 : 16;
   const factSize = float ? 12 : 0;
-  const total = 12 + 8 + fmtSize + factSize + 8 + dataSize + (dataSize & 1);
+  const headerSize = 12 + 8 + fmtSize + factSize + 8;
+  const total = headerSize + dataSize + (dataSize & 1);
   if (total > 0xffffffff) throw new EncodingError("<export>", "audio too long for a WAV file (over 4 GiB)");
-  const bytes = new Uint8Array(total);
+  const bytes = new Uint8Array(headerSize);
   const view = new DataView(bytes.buffer);
   const ascii = (at: number, s: string) => {
     for (let i = 0; i < 4; i++) bytes[at + i] = s.charCodeAt(i);
@@ -201,8 +208,8 @@ export function writeWav(
   const formatTag = float ? 3 : 1;
   view.setUint16(20, extensible ? 0xfffe : formatTag, true);
   view.setUint16(22, channels, true);
-  view.setUint32(24, audio.sampleRate, true);
-  view.setUint32(28, audio.sampleRate * blockAlign, true);
+  view.setUint32(24, sampleRate, true);
+  view.setUint32(28, sampleRate * blockAlign, true);
   view.setUint16(32, blockAlign, true);
   view.setUint16(34, bytesPerSample * 8, true);
   if (extensible) {
@@ -217,39 +224,127 @@ export function writeWav(
   if (float) {
     ascii(20 + fmtSize, "fact");
     view.setUint32(24 + fmtSize, 4, true);
-    view.setUint32(28 + fmtSize, audio.frames, true);
+    view.setUint32(28 + fmtSize, frames, true);
   }
   const dataAt = 20 + fmtSize + factSize;
   ascii(dataAt, "data");
   view.setUint32(dataAt + 4, dataSize, true);
-  let at = dataAt + 8;
-  let clippedSamples = 0;
-  const scale = depth === "16" ? 32768 : 8388608;
-  for (let f = 0; f < audio.frames; f++) {
-    for (let c = 0; c < channels; c++) {
-      let s = audio.channelData[c]![f]!;
-      if (!Number.isFinite(s)) {
-        s = 0;
-        clippedSamples += 1;
-      }
-      if (depth === "32f") {
-        view.setFloat32(at, s, true);
-      } else {
-        let v = Math.round(s * scale);
-        if (v >= scale || v < -scale) {
-          v = v < 0 ? -scale : scale - 1;
-          clippedSamples += 1;
-        }
-        if (depth === "16") {
-          view.setInt16(at, v, true);
-        } else {
-          bytes[at] = v & 0xff;
-          bytes[at + 1] = (v >> 8) & 0xff;
-          bytes[at + 2] = (v >> 16) & 0xff;
-        }
-      }
-      at += bytesPerSample;
-    }
+  return bytes;
+}
+
+/** 1 when the data chunk of `frames` frames has an odd size (RIFF chunks are padded to even sizes), else 0. */
+export function wavDataPadBytes(format: WavFormat, frames: number): number {
+  return (frames * format.channels * bytesPerSampleOf(format.depth)) & 1;
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Turns interleaved float samples into a WAV's data bytes, block after block, counting what it had to change:
+ * integer depths saturate (samples outside [-1, 1) are clamped to the depth's largest value and counted), 32-bit
+ * float keeps values beyond ±1, and non-finite samples become 0 and are counted. The one sample writer of the
+ * WAV export: whole files (writeWav) and streamed ones (app/spaces/audio/wav-file.ts).
+ */
+export class WavSampleEncoder {
+  readonly depth: WavExportDepth;
+  clippedSamples = 0;
+  #scratch = new ArrayBuffer(0);
+
+  constructor(depth: WavExportDepth) {
+    this.depth = depth;
   }
-  return { bytes, clippedSamples };
+
+  /** The bytes of `samples` (whole frames, interleaved); a view of a buffer reused by the next call. */
+  encode(samples: Float32Array): Uint8Array {
+    const count = samples.length;
+    const size = count * bytesPerSampleOf(this.depth);
+    if (this.#scratch.byteLength < size) this.#scratch = new ArrayBuffer(size);
+    const out = new Uint8Array(this.#scratch, 0, size);
+    let clipped = 0;
+    if (this.depth === "32f") {
+      // Typed arrays write this machine's byte order: little-endian, as WAV wants, on every platform Node runs
+      // on in practice; a big-endian host takes the DataView path.
+      if (LITTLE_ENDIAN_HOST) {
+        const floats = new Float32Array(this.#scratch, 0, count);
+        for (let i = 0; i < count; i++) {
+          const s = samples[i]!;
+          if (Number.isFinite(s)) floats[i] = s;
+          else {
+            floats[i] = 0;
+            clipped += 1;
+          }
+        }
+      } else {
+        const view = new DataView(this.#scratch);
+        for (let i = 0; i < count; i++) {
+          const s = samples[i]!;
+          const finite = Number.isFinite(s);
+          if (!finite) clipped += 1;
+          view.setFloat32(4 * i, finite ? s : 0, true);
+        }
+      }
+    } else {
+      const scale = this.depth === "16" ? 32768 : 8388608;
+      const ints = this.depth === "16" && LITTLE_ENDIAN_HOST ? new Int16Array(this.#scratch, 0, count) : null;
+      for (let i = 0; i < count; i++) {
+        const x = samples[i]! * scale;
+        let v: number;
+        // Math.floor(x + 0.5) is Math.round(x) for every float32 sample times a power of two (x + 0.5 is exact
+        // there, or rounds only where both give 0), and several times faster here. NaN fails both comparisons.
+        if (x >= -scale - 0.5 && x < scale - 0.5) v = Math.floor(x + 0.5);
+        else {
+          v = Number.isFinite(x) ? (x > 0 ? scale - 1 : -scale) : 0;
+          clipped += 1;
+        }
+        if (ints) ints[i] = v;
+        else if (this.depth === "16") {
+          out[2 * i] = v & 0xff;
+          out[2 * i + 1] = (v >> 8) & 0xff;
+        } else {
+          out[3 * i] = v & 0xff;
+          out[3 * i + 1] = (v >> 8) & 0xff;
+          out[3 * i + 2] = (v >> 16) & 0xff;
+        }
+      }
+    }
+    this.clippedSamples += clipped;
+    return out;
+  }
+}
+
+/** Frames per block when writeWav interleaves its planes for the encoder. */
+const WRITE_BLOCK_FRAMES = 16_384;
+
+/**
+ * Writes a WAV file. Integer depths saturate: samples outside [-1, 1) are clamped to the largest value of the
+ * depth and counted in `clippedSamples`; non-finite samples become 0 and are counted too. 32-bit float is
+ * written unchanged (values beyond ±1 are kept), except non-finite samples, which become 0.
+ */
+export function writeWav(
+  audio: PcmAudio,
+  depth: WavExportDepth,
+): { bytes: Uint8Array; clippedSamples: number } {
+  const channels = audio.channelData.length;
+  const format = { sampleRate: audio.sampleRate, channels, depth };
+  const header = wavHeader(format, audio.frames);
+  const dataSize = audio.frames * channels * bytesPerSampleOf(depth);
+  const bytes = new Uint8Array(header.length + dataSize + wavDataPadBytes(format, audio.frames));
+  bytes.set(header);
+  const encoder = new WavSampleEncoder(depth);
+  const block = new Float32Array(WRITE_BLOCK_FRAMES * channels);
+  let at = header.length;
+  for (let first = 0; first < audio.frames; first += WRITE_BLOCK_FRAMES) {
+    const frames = Math.min(WRITE_BLOCK_FRAMES, audio.frames - first);
+    for (let c = 0; c < channels; c++) {
+      const plane = audio.channelData[c]!;
+      // A plane shorter than `frames` reads as non-finite past its end: written as 0 and counted, as before.
+      for (let f = 0, i = c; f < frames; f++, i += channels) block[i] = plane[first + f] ?? Number.NaN;
+    }
+    const encoded = encoder.encode(
+      frames === WRITE_BLOCK_FRAMES ? block : block.subarray(0, frames * channels),
+    );
+    bytes.set(encoded, at);
+    at += encoded.length;
+  }
+  return { bytes, clippedSamples: encoder.clippedSamples };
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseWav, writeWav } from "../../../app/spaces/audio/wav";
+import { parseWav, WavSampleEncoder, writeWav } from "../../../app/spaces/audio/wav";
 import { EncodingError } from "../../../app/spaces/errors";
 import { type Depth, floatSamples, integerSamples, wavBytes } from "../support/wav-bytes";
 
@@ -92,6 +92,52 @@ describe("WAV round trip is bit-identical", () => {
     const wavF = writeWav(audio, "32f");
     expect([...parseWav(wavF.bytes, "f.wav").audio.channelData[0]!]).toEqual([1.5, -1.5, 0.5, 0]);
   });
+});
+
+describe("the sample encoder rounds as Math.round does", () => {
+  /** The encoder's contract, written the slow obvious way: round half up, saturate, non-finite to 0. */
+  function reference(sample: number, bits: 16 | 24): { value: number; changed: boolean } {
+    const scale = bits === 16 ? 32768 : 8388608;
+    if (!Number.isFinite(sample)) return { value: 0, changed: true };
+    const v = Math.round(sample * scale);
+    if (v >= scale) return { value: scale - 1, changed: true };
+    if (v < -scale) return { value: -scale, changed: true };
+    return { value: v, changed: false };
+  }
+
+  for (const bits of [16, 24] as const) {
+    it(`${bits}-bit: halves, the saturation edges, tiny and non-finite samples, and random float32 values`, () => {
+      const scale = bits === 16 ? 32768 : 8388608;
+      const edges = [0, -0, 0.5, -0.5, 1, -1, 1.5, -1.5, Number.NaN, Number.POSITIVE_INFINITY];
+      edges.push(Number.NEGATIVE_INFINITY, 1e-30, -1e-30, 3.4e38, -3.4e38);
+      for (const k of [-scale - 1, -scale, -3, -1, 0, 1, 2, scale - 2, scale - 1, scale]) {
+        for (const offset of [-0.5, -0.25, 0.25, 0.5]) edges.push((k + offset) / scale);
+      }
+      edges.push(Math.fround(0.5 - 2 ** -25) / scale, Math.fround((scale - 0.5) / scale));
+      let seed = 12345;
+      for (let i = 0; i < 200_000; i++) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        edges.push(((seed / 2 ** 32) * 2.2 - 1.1) * (i % 7 === 0 ? 1e-4 : 1));
+      }
+      const samples = Float32Array.from(edges);
+      const encoder = new WavSampleEncoder(bits === 16 ? "16" : "24");
+      const bytes = encoder.encode(samples);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      let changed = 0;
+      for (let i = 0; i < samples.length; i++) {
+        const want = reference(samples[i]!, bits);
+        if (want.changed) changed += 1;
+        const got =
+          bits === 16
+            ? view.getInt16(2 * i, true)
+            : view.getUint16(3 * i, true) | (view.getInt8(3 * i + 2) << 16);
+        if (got !== want.value)
+          throw new Error(`sample ${samples[i]} (#${i}): wrote ${got}, expected ${want.value}`);
+      }
+      expect(encoder.clippedSamples).toBe(changed);
+      expect(changed).toBeGreaterThan(10);
+    });
+  }
 });
 
 describe("WAV agrees with sox", () => {
