@@ -41,6 +41,8 @@ export interface BounceResult {
 }
 
 const MIX_CHUNK_SECONDS = 1;
+/** The engine's largest block: a bounce has no latency to keep low, and fewer blocks cost less per frame. */
+const BOUNCE_BLOCK_FRAMES = 4096;
 
 /** Interleaved stereo to WAV bytes. */
 export function stereoWav(
@@ -80,7 +82,7 @@ async function mixFrom0(
   for (let done = 0; done < frames; ) {
     const n = Math.min(chunk, frames - done);
     if (ready) await ready(done, done + n);
-    await sink.write(session.renderOffline(n));
+    await sink.write(session.renderOffline(n, BOUNCE_BLOCK_FRAMES));
     done += n;
     onChunk(done);
   }
@@ -98,6 +100,7 @@ export async function bounce(projectDir: string, options: BounceOptions): Promis
     autosaveMs: 0,
     ...options.session,
     driver: "offline",
+    offlineRendering: true,
     loops: false,
   });
   const files: WavFileWriter[] = [];

@@ -60,6 +60,12 @@ export interface SessionOptions {
    * host's anonymous memory grew about 2.5 MiB a minute in the 10-minute soak, with it stayed flat.
    */
   readonly trimMemoryMs?: number;
+  /**
+   * Nothing plays in real time: the offline driver's renderOffline() waits for the pages it needs (a bounce), so
+   * the renderer sends long runs of pages everywhere (RenderConfig.offline). Default false: a test driving the
+   * offline driver like live playback gets the live scheduling.
+   */
+  readonly offlineRendering?: boolean;
   /** rtaudio: fall back to the null driver when no device or server is available (default true). */
   readonly fallbackToNull?: boolean;
   /** Longest wait of seek(), rewind() and an enabled setLoop() for the target's first pages. Default 500 ms. */
@@ -329,9 +335,14 @@ export class Session {
     return this.#driverName;
   }
 
-  /** The offline driver: renders `frames` through the same kernel on this thread. */
-  renderOffline(frames: number): Float32Array {
-    const out = this.engine.renderOffline(frames, { blockFrames: this.bufferFrames });
+  /**
+   * The offline driver: renders `frames` through the same kernel on this thread, in blocks of `blockFrames`
+   * (default the session's buffer size; at most 4096). The kernel's output does not depend on the block size
+   * while no control changes (test: bit-identity.test.ts, a live capture in 256-frame blocks against a bounce in
+   * 4096-frame ones).
+   */
+  renderOffline(frames: number, blockFrames = this.bufferFrames): Float32Array {
+    const out = this.engine.renderOffline(frames, { blockFrames });
     this.#tick();
     return out;
   }
@@ -861,6 +872,7 @@ export async function openSession(projectDir: string, options: SessionOptions): 
         framesPerPage,
         lookaheadFrames,
         workers: options.workers ?? Math.max(1, (await import("node:os")).availableParallelism()),
+        offline: options.offlineRendering === true,
         soundfontPath: soundfont.path,
       },
       realize: realizeGenerative,

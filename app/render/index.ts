@@ -46,6 +46,13 @@ const IN_FLIGHT_PER_WORKER = 2;
  */
 const RUN_PAGES_NEAR = 4;
 const RUN_PAGES_AHEAD = 32;
+/**
+ * Page ids are streamId * PAGE_ID_STRIDE + pageIndex, exact in a double for 2^32 pages per stream (beyond any
+ * position a frame counter reaches) and 2^21 streams per renderer (an edit a second for 24 days).
+ */
+const PAGE_ID_STRIDE = 2 ** 32;
+/** Pages of every stream of a range measured before its streams are balanced over the workers (#rebalance). */
+const MEASURED_PAGES = 48;
 /** Copied and silent pages written by one pass of the scheduler on the calling thread. */
 const LOCAL_PAGES_PER_PUMP = 16;
 
@@ -93,6 +100,8 @@ interface RangeRequest {
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
   readonly onProgress: ((done: number, total: number) => void) | undefined;
+  /** Its streams were balanced over the workers by measured cost (#rebalance). */
+  balanced: boolean;
 }
 
 interface Job {
@@ -123,8 +132,12 @@ class Renderer implements LookaheadRenderer {
   readonly #written = new Map<bigint, Set<number>>();
   /** Pages holding a stopgap (an old key's content) until their own render is written; freed with their key. */
   readonly #stopgaps = new Map<bigint, Set<number>>();
-  readonly #inFlight = new Set<string>();
-  readonly #failed = new Set<string>();
+  /** Pages being rendered and pages whose render failed (not retried), by page id (#pageId). */
+  readonly #inFlight = new Set<number>();
+  readonly #failed = new Set<number>();
+  /** A small number per stream key, for page ids: numbers hash far faster than "key:page" strings (the scheduler
+   * looks pages up thousands of times a second during a bounce). Kept for the renderer's lifetime. */
+  readonly #streamIds = new Map<bigint, number>();
   /** Per stream, per worker: the last page sent there (-1: none). */
   readonly #lastPage = new Map<bigint, number[]>();
   readonly #slotBusy: number[];
@@ -132,6 +145,10 @@ class Renderer implements LookaheadRenderer {
   readonly #costs = new Map<bigint, number>();
   /** The worker chosen for a stream's first run (until it has a cursor on some worker). */
   readonly #placed = new Map<bigint, number>();
+  /** Worker time spent per stream, and on how many pages (reported with each run). */
+  readonly #timing = new Map<bigint, { ms: number; pages: number }>();
+  /** Streams to move to another worker at their next run (#rebalance). */
+  readonly #moveTo = new Map<bigint, number>();
   readonly #copyFrom = new Map<bigint, { readonly from: bigint; readonly beforePage: number }>();
   readonly #ranges = new Set<RangeRequest>();
   readonly #retired = new Map<bigint, number>();
@@ -144,6 +161,7 @@ class Renderer implements LookaheadRenderer {
   #retireTimer: NodeJS.Timeout | undefined;
   #pagesRendered = 0;
   #runsSent = 0;
+  readonly #workerBusyMs: number[];
   #pagesCopied = 0;
   #pagesSilent = 0;
   #pagesStopgap = 0;
@@ -167,6 +185,7 @@ class Renderer implements LookaheadRenderer {
     );
     this.#grace = options.retireGraceMs ?? 250;
     this.#slotBusy = Array.from({ length: pool.size }, () => 0);
+    this.#workerBusyMs = Array.from({ length: pool.size }, () => 0);
     this.#found = new Map();
     for (const page of new CanvasReader(this.#canvas.path).pages()) {
       if (!page.valid || page.seq === 0 || page.seq % 2 === 1 || page.generation !== PAGE_GENERATION)
@@ -252,8 +271,8 @@ class Renderer implements LookaheadRenderer {
     const before = this.#wanted();
     head.generation += 1;
     head.view = { ...head.view, audibleFrame: frame };
-    const after = new Set(this.#wanted().map((job) => `${job.key}:${job.pageIndex}`));
-    for (const job of before) if (!after.has(`${job.key}:${job.pageIndex}`)) this.#jobsDropped += 1;
+    const after = new Set(this.#wanted().map((job) => this.#pageId(job.key, job.pageIndex)));
+    for (const job of before) if (!after.has(this.#pageId(job.key, job.pageIndex))) this.#jobsDropped += 1;
     this.#checkSwitches();
     this.#pump();
     return head.generation;
@@ -286,6 +305,7 @@ class Renderer implements LookaheadRenderer {
         resolve,
         reject,
         onProgress,
+        balanced: false,
       };
       this.#ranges.add(request);
       this.#progressRanges();
@@ -318,6 +338,7 @@ class Renderer implements LookaheadRenderer {
     return {
       pagesRendered: this.#pagesRendered,
       runsSent: this.#runsSent,
+      workerBusyMs: this.#workerBusyMs.map((ms) => Math.round(ms)),
       pagesCopied: this.#pagesCopied,
       jobsDropped: this.#jobsDropped,
       queueLength: this.#queueLength,
@@ -498,6 +519,8 @@ class Renderer implements LookaheadRenderer {
    * else the one whose last page is closest behind within 2 s, else the least busy.
    */
   #slotFor(key: bigint, pageIndex: number): number {
+    const moved = this.#moveTo.get(key);
+    if (moved !== undefined) return moved;
     const last = this.#lastPage.get(key)!;
     const near = Math.ceil((2 * this.#config.sampleRate) / this.#config.framesPerPage);
     let best = -1;
@@ -544,16 +567,70 @@ class Renderer implements LookaheadRenderer {
     for (const [key, slot] of slots) this.#placed.set(key, slot);
   }
 
+  /**
+   * Once every stream of a range has rendered MEASURED_PAGES pages, moves streams between workers so that the
+   * measured work left is spread evenly (balanceMoves). A stream stays with its worker from page to page, and the
+   * cost estimate that placed it (streamCost) cannot know the SoundFont's instruments: in the benchmark song the
+   * piano lane costs 3x the drums with fewer notes, and one worker finished 150 ms (of 900) before the other. A
+   * moved stream's new cursor first seeks (renders from the start, or its last silence): balanceMoves counts that.
+   */
+  #rebalance(): void {
+    const size = this.#pool.size;
+    if (size < 2) return;
+    const fpp = this.#config.framesPerPage;
+    const rate = this.#config.sampleRate;
+    for (const range of this.#ranges) {
+      if (range.balanced) continue;
+      const measured: { key: bigint; slot: number; frontier: number; ms: number; factor: number | null }[] =
+        [];
+      let ready = true;
+      for (const key of range.keys) {
+        const last = this.#lastPage.get(key);
+        const timing = this.#timing.get(key);
+        const program = this.#programs.get(key);
+        if (!last || !program || (range.cursor.get(key) ?? range.endPage) >= range.endPage) continue;
+        if (!timing || timing.pages < MEASURED_PAGES) {
+          ready = false;
+          break;
+        }
+        let slot = -1;
+        for (let s = 0; s < size; s++) if (last[s]! >= 0 && (slot < 0 || last[s]! > last[slot]!)) slot = s;
+        if (slot < 0) continue;
+        const frontier = last[slot]! + 1;
+        // Measured time per estimated voice-second so far: the instrument's own cost (the SoundFont's voices per
+        // note), which the estimate cannot know. Where the pages so far held hardly any notes there is nothing to
+        // learn from; such a stream takes the median of the others.
+        const estimated = streamCost(program, rate, 0, frontier * fpp);
+        const quiet = estimated < 0.2 * ((frontier * fpp) / rate);
+        measured.push({ key, slot, frontier, ms: timing.ms, factor: quiet ? null : timing.ms / estimated });
+      }
+      if (!ready) continue;
+      range.balanced = true;
+      const factors = measured.flatMap((m) => (m.factor === null ? [] : [m.factor])).sort((a, b) => a - b);
+      const fallback = factors[Math.floor(factors.length / 2)] ?? 1;
+      const streams: BalancedStream<bigint>[] = measured.map((m) => ({
+        key: m.key,
+        slot: m.slot,
+        workMs:
+          (m.factor ?? fallback) *
+          streamCost(this.#programs.get(m.key)!, rate, m.frontier * fpp, range.endPage * fpp),
+        // A new cursor on another worker renders from the start (or its last silence) up to the frontier.
+        seekMs: m.ms,
+      }));
+      for (const [key, slot] of balanceMoves(streams, size)) this.#moveTo.set(key, slot);
+    }
+  }
+
   // --- scheduling --------------------------------------------------------------------------------------------
 
   /** Every page some head window or range needs and that is neither written nor being rendered, nearest first. */
   #wanted(): Job[] {
     const fpp = this.#config.framesPerPage;
     const lookahead = this.#config.lookaheadFrames;
-    const best = new Map<string, Job>();
+    const best = new Map<number, Job>();
     const add = (key: bigint, pageIndex: number, priority: number): void => {
       if (key === 0n || this.#written.get(key)?.has(pageIndex)) return;
-      const id = `${key}:${pageIndex}`;
+      const id = this.#pageId(key, pageIndex);
       if (this.#inFlight.has(id) || this.#failed.has(id)) return;
       const known = best.get(id);
       if (!known || known.priority > priority) best.set(id, { key, pageIndex, priority });
@@ -590,7 +667,7 @@ class Renderer implements LookaheadRenderer {
     if (this.#closed) return;
     let wroteHere = false;
     const queue = this.#wanted();
-    const wanted = new Set(queue.map((job) => `${job.key}:${job.pageIndex}`));
+    const wanted = new Set(queue.map((job) => this.#pageId(job.key, job.pageIndex)));
     this.#placeNewStreams(queue);
     let queued = 0;
     let local = 0;
@@ -601,7 +678,7 @@ class Renderer implements LookaheadRenderer {
       const program = this.#programs.get(job.key);
       if (!program) continue;
       // Taken by a run sent earlier in this pass.
-      if (this.#inFlight.has(`${job.key}:${job.pageIndex}`)) continue;
+      if (this.#inFlight.has(this.#pageId(job.key, job.pageIndex))) continue;
       const copy = this.#copyFrom.get(job.key);
       const silent = job.pageIndex * fpp >= program.endFrame;
       const copyable =
@@ -637,7 +714,7 @@ class Renderer implements LookaheadRenderer {
       if (this.#stopgaps.get(job.key)?.has(job.pageIndex) && this.#underPlayingHead(job.key, job.pageIndex)) {
         continue;
       }
-      const near = job.priority < this.#config.lookaheadFrames;
+      const near = job.priority < this.#config.lookaheadFrames && this.#config.offline !== true;
       // Work ahead of the heads goes in page order: the stream's later pages wait for its worker too, instead of
       // starting a second synthesizer cursor further on (on another worker) that must first seek, which renders
       // from a checkpoint, perhaps the start.
@@ -657,12 +734,13 @@ class Renderer implements LookaheadRenderer {
       let count = 1;
       for (; count < limit; count++) {
         const page = job.pageIndex + count;
-        const id = `${job.key}:${page}`;
+        const id = this.#pageId(job.key, page);
         if (!wanted.has(id) || this.#inFlight.has(id) || page * fpp >= program.endFrame) break;
         if (copy !== undefined && page < copy.beforePage && this.#written.get(copy.from)?.has(page)) break;
         if (this.#stopgaps.get(job.key)?.has(page) && this.#underPlayingHead(job.key, page)) break;
       }
       this.#lastPage.get(job.key)![slot] = job.pageIndex + count - 1;
+      if (this.#moveTo.get(job.key) === slot) this.#moveTo.delete(job.key);
       this.#dispatch(slot, job.key, job.pageIndex, count);
     }
     this.#queueLength = queued;
@@ -692,12 +770,13 @@ class Renderer implements LookaheadRenderer {
 
   /** Sends pages [firstPage, firstPage + pageCount) of `key` to worker `slot` as one run. */
   #dispatch(slot: number, key: bigint, firstPage: number, pageCount: number): void {
-    for (let page = firstPage; page < firstPage + pageCount; page++) this.#inFlight.add(`${key}:${page}`);
+    for (let page = firstPage; page < firstPage + pageCount; page++)
+      this.#inFlight.add(this.#pageId(key, page));
     this.#slotBusy[slot]! += 1;
     this.#runsSent += 1;
     const landed = (writtenPages: number): void => {
       for (let page = firstPage; page < firstPage + pageCount; page++)
-        this.#inFlight.delete(`${key}:${page}`);
+        this.#inFlight.delete(this.#pageId(key, page));
       this.#slotBusy[slot]! -= 1;
       if (this.#closed) return;
       for (let page = firstPage; page < firstPage + writtenPages; page++) {
@@ -708,11 +787,15 @@ class Renderer implements LookaheadRenderer {
       this.#pagesRendered += writtenPages;
     };
     this.#pool.render(slot, key, firstPage, pageCount).then(
-      () => {
+      (renderMs) => {
         landed(pageCount);
+        this.#workerBusyMs[slot]! += renderMs;
         if (this.#closed) return;
         if (this.#programs.has(key)) {
+          const timing = this.#timing.get(key) ?? { ms: 0, pages: 0 };
+          this.#timing.set(key, { ms: timing.ms + renderMs, pages: timing.pages + pageCount });
           this.#progressRanges();
+          this.#rebalance();
           this.#checkSwitches();
         }
         this.#pump();
@@ -730,7 +813,7 @@ class Renderer implements LookaheadRenderer {
         }
         // The failing page is not retried: the head plays silence there (a counted miss) instead of the renderer
         // spinning on it. Pages of the run after it were not tried; they are wanted again.
-        this.#failed.add(`${key}:${firstPage + writtenPages}`);
+        this.#failed.add(this.#pageId(key, firstPage + writtenPages));
         this.#reportFailure(error);
         this.#progressRanges();
         this.#pump();
@@ -747,12 +830,22 @@ class Renderer implements LookaheadRenderer {
       );
       for (const range of this.#ranges) range.reject(failure);
       this.#ranges.clear();
-      this.#failed.add(`${key}:${pageIndex}`);
+      this.#failed.add(this.#pageId(key, pageIndex));
       this.#reportFailure(failure);
       return false;
     }
     this.#markWritten(key, pageIndex);
     return true;
+  }
+
+  /** A number naming page `pageIndex` of stream `key` (unique while this renderer lives). */
+  #pageId(key: bigint, pageIndex: number): number {
+    let streamId = this.#streamIds.get(key);
+    if (streamId === undefined) {
+      streamId = this.#streamIds.size + 1;
+      this.#streamIds.set(key, streamId);
+    }
+    return streamId * PAGE_ID_STRIDE + pageIndex;
   }
 
   #markWritten(key: bigint, pageIndex: number): void {
@@ -965,10 +1058,14 @@ class Renderer implements LookaheadRenderer {
       this.#written.delete(key);
       for (const page of this.#stopgaps.get(key) ?? []) this.#free(key, page);
       this.#stopgaps.delete(key);
-      for (const id of this.#failed) if (id.startsWith(`${key}:`)) this.#failed.delete(id);
+      const streamId = this.#streamIds.get(key);
+      for (const id of this.#failed)
+        if (Math.floor(id / PAGE_ID_STRIDE) === streamId) this.#failed.delete(id);
       this.#programs.delete(key);
       this.#costs.delete(key);
       this.#placed.delete(key);
+      this.#timing.delete(key);
+      this.#moveTo.delete(key);
       this.#copyFrom.delete(key);
       for (const [target, copy] of this.#copyFrom) if (copy.from === key) this.#copyFrom.delete(target);
       if (this.#lastPage.delete(key))
@@ -981,6 +1078,53 @@ class Renderer implements LookaheadRenderer {
       this.#retireTimer.unref();
     }
   }
+}
+
+export interface BalancedStream<K> {
+  readonly key: K;
+  /** The worker it is on. */
+  readonly slot: number;
+  /** Worker time its remaining pages take. */
+  readonly workMs: number;
+  /** Worker time a move costs (the new worker's cursor seeks there first). */
+  readonly seekMs: number;
+}
+
+/**
+ * Moves that shorten the longest worker's remaining work: repeatedly, from the most loaded worker to the least
+ * loaded, the stream whose move (its work plus the seek it costs) lowers the larger of the two loads most, while
+ * that gains over 3%. Returns stream key -> new worker; streams not in it stay.
+ */
+export function balanceMoves<K>(streams: readonly BalancedStream<K>[], workers: number): Map<K, number> {
+  const load = Array.from({ length: workers }, () => 0);
+  for (const stream of streams) load[stream.slot]! += stream.workMs;
+  const where = new Map(streams.map((stream) => [stream.key, stream.slot]));
+  const moves = new Map<K, number>();
+  for (let step = 0; step < streams.length; step++) {
+    let most = 0;
+    let least = 0;
+    for (let i = 1; i < workers; i++) {
+      if (load[i]! > load[most]!) most = i;
+      if (load[i]! < load[least]!) least = i;
+    }
+    if (most === least) break;
+    let best: BalancedStream<K> | undefined;
+    let bestMax = load[most]! * 0.97;
+    for (const stream of streams) {
+      if (where.get(stream.key) !== most || moves.has(stream.key)) continue;
+      const after = Math.max(load[most]! - stream.workMs, load[least]! + stream.workMs + stream.seekMs);
+      if (after < bestMax) {
+        bestMax = after;
+        best = stream;
+      }
+    }
+    if (!best) break;
+    load[most]! -= best.workMs;
+    load[least]! += best.workMs + best.seekMs;
+    where.set(best.key, least);
+    moves.set(best.key, least);
+  }
+  return moves;
 }
 
 /**
@@ -1004,33 +1148,47 @@ export function placeByCost<K extends bigint | string>(
 }
 
 /**
- * A rough render cost of a stream, in voice-seconds: each note sounds for its length plus a release (about half a
- * beat), and every page costs a little to render and write even when quiet. Only the ratios between streams
- * matter (#placeNewStreams).
+ * A rough render cost of a stream, in voice-seconds, within project frames [fromFrame, toFrame) (default: all of
+ * it): each note sounds for its length plus a release (about half a beat), and every second costs a little to
+ * render and write even when quiet. Only ratios matter: between streams (#placeNewStreams), and between parts of
+ * one stream (#rebalance scales it by what its pages measured).
  */
-export function streamCost(program: LaneProgram, sampleRate: number): number {
-  let cost = (0.05 * program.endFrame) / sampleRate;
+export function streamCost(
+  program: LaneProgram,
+  sampleRate: number,
+  fromFrame = 0,
+  toFrame = program.endFrame,
+): number {
+  const from = fromFrame / sampleRate;
+  const to = Math.min(toFrame, program.endFrame) / sampleRate;
+  if (to <= from) return 0;
+  let cost = 0.05 * (to - from);
+  const overlap = (start: number, end: number) => Math.max(0, Math.min(end, to) - Math.max(start, from));
   const sequence = program.sequence;
   if (sequence) {
     const tempos = sequence.tempos.length > 0 ? sequence.tempos : [{ tick: 0, bpm: 120 }];
     const secondsAt = (tick: number): number => {
       let seconds = 0;
       for (let i = 0; i < tempos.length; i++) {
-        const from = tempos[i]!.tick;
-        if (tick <= from && i > 0) break;
-        const to = Math.min(tick, tempos[i + 1]?.tick ?? Number.POSITIVE_INFINITY);
-        seconds += ((to - from) / sequence.ppq) * (60 / tempos[i]!.bpm);
+        const start = tempos[i]!.tick;
+        if (tick <= start && i > 0) break;
+        const end = Math.min(tick, tempos[i + 1]?.tick ?? Number.POSITIVE_INFINITY);
+        seconds += ((end - start) / sequence.ppq) * (60 / tempos[i]!.bpm);
       }
       return seconds;
     };
     const releaseTicks = sequence.ppq / 2;
     for (const track of sequence.tracks) {
       for (const note of track.notes) {
-        cost += secondsAt(note.startTick + note.durationTicks + releaseTicks) - secondsAt(note.startTick);
+        cost += overlap(
+          secondsAt(note.startTick),
+          secondsAt(note.startTick + note.durationTicks + releaseTicks),
+        );
       }
     }
   }
-  for (const clip of program.clips) cost += (0.02 * (clip.endFrame - clip.startFrame)) / sampleRate;
+  for (const clip of program.clips)
+    cost += 0.02 * overlap(clip.startFrame / sampleRate, clip.endFrame / sampleRate);
   return cost;
 }
 

@@ -18,9 +18,10 @@ export interface RenderPool {
   drop(slot: number, key: bigint): void;
   /**
    * Renders pages [firstPage, firstPage + pageCount) of `key` in order and writes each into the canvas file;
-   * resolves once all are written. A failure rejects with a PagesRenderError saying how many were written first.
+   * resolves once all are written, with the milliseconds the renderer spent on them. A failure rejects with a
+   * PagesRenderError saying how many were written first.
    */
-  render(slot: number, key: bigint, firstPage: number, pageCount: number): Promise<void>;
+  render(slot: number, key: bigint, firstPage: number, pageCount: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -31,7 +32,7 @@ interface PoolSettings {
   readonly generation: number;
 }
 
-type Pending = { resolve: () => void; reject: (error: Error) => void };
+type Pending = { resolve: (renderMs: number) => void; reject: (error: Error) => void };
 
 /** A run of pages failed at page firstPage + writtenPages; the pages before it are written, the rest not tried. */
 export class PagesRenderError extends Error {
@@ -64,7 +65,7 @@ class WorkerPool implements RenderPool {
         pending.delete(id);
         // An idle worker must not keep the process alive; a busy one must (someone awaits its pages).
         if (pending.size === 0) worker.unref();
-        if (message.type === "written") waiter.resolve();
+        if (message.type === "written") waiter.resolve(message.renderMs);
         else waiter.reject(new PagesRenderError(message.message, message.writtenPages));
       });
       const fail = (error: Error): void => {
@@ -100,7 +101,7 @@ class WorkerPool implements RenderPool {
     this.#workers[slot]!.postMessage(message);
   }
 
-  render(slot: number, key: bigint, firstPage: number, pageCount: number): Promise<void> {
+  render(slot: number, key: bigint, firstPage: number, pageCount: number): Promise<number> {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       const pending = this.#pending[slot]!;
@@ -168,7 +169,8 @@ class ThreadPool implements RenderPool {
     dropped?.then((stream) => stream.dispose()).catch(() => undefined);
   }
 
-  async render(_slot: number, key: bigint, firstPage: number, pageCount: number): Promise<void> {
+  async render(_slot: number, key: bigint, firstPage: number, pageCount: number): Promise<number> {
+    let renderMs = 0;
     const pending = this.#streams.get(key);
     const stream = await pending;
     if (!stream) throw new PagesRenderError(`no program for stream ${key}`, 0);
@@ -179,6 +181,7 @@ class ThreadPool implements RenderPool {
       if (this.#streams.get(key) !== pending)
         throw new PagesRenderError(`stream ${key} was dropped`, written);
       const pageIndex = firstPage + written;
+      const started = performance.now();
       try {
         this.#settings.canvas.writePage(
           key,
@@ -189,7 +192,9 @@ class ThreadPool implements RenderPool {
       } catch (error) {
         throw new PagesRenderError(`rendering page ${pageIndex}: ${(error as Error).message}`, written);
       }
+      renderMs += performance.now() - started;
     }
+    return renderMs;
   }
 
   async close(): Promise<void> {

@@ -20,7 +20,14 @@ export type ToWorker =
   | { readonly type: "drop"; readonly key: bigint };
 
 export type FromWorker =
-  | { readonly type: "written"; readonly key: bigint; readonly firstPage: number; readonly pageCount: number }
+  | {
+      readonly type: "written";
+      readonly key: bigint;
+      readonly firstPage: number;
+      readonly pageCount: number;
+      /** Time the worker spent on the run (rendering and writing), for balancing streams over workers. */
+      readonly renderMs: number;
+    }
   | {
       readonly type: "error";
       readonly key: bigint;

@@ -53,6 +53,7 @@ port.on("message", (message: ToWorker) => {
       // One job at a time, in arrival order: a stream's renderer is stateful.
       chain = chain.then(async () => {
         let written = 0;
+        const started = performance.now();
         try {
           const stream = await streams.get(key);
           if (!stream) throw new Error(`no program for stream ${key}`);
@@ -60,7 +61,7 @@ port.on("message", (message: ToWorker) => {
             const pageIndex = firstPage + written;
             writer!.writePage(key, pageIndex, generation, stream.renderPage(pageIndex));
           }
-          post({ type: "written", key, firstPage, pageCount });
+          post({ type: "written", key, firstPage, pageCount, renderMs: performance.now() - started });
         } catch (error) {
           post({
             type: "error",

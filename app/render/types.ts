@@ -17,6 +17,11 @@ export interface RenderConfig {
   readonly workers: number;
   /** SoundFont for the midi -> audio projection (see app/spaces/synth/soundfonts.ts). */
   readonly soundfontPath: string;
+  /**
+   * Heads are played by offline rendering, which waits for the pages it needs (a bounce): no page is urgent, so
+   * workers get long runs of pages everywhere, also at a playing head (default false: short runs there).
+   */
+  readonly offline?: boolean;
 }
 
 /** What the host tells the renderer about one attention head, many times a second. */
@@ -31,6 +36,8 @@ export interface RendererStats {
   readonly pagesRendered: number;
   /** Messages that sent pages to a worker: each carries a run of one stream's consecutive pages. */
   readonly runsSent: number;
+  /** Per worker: milliseconds spent rendering and writing pages so far (how evenly the work is spread). */
+  readonly workerBusyMs: readonly number[];
   readonly pagesCopied: number;
   readonly jobsDropped: number;
   readonly queueLength: number;

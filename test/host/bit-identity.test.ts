@@ -1,5 +1,6 @@
-// A capture of live playback from the start (null driver, real-time thread) and an offline bounce of the same
-// span, both of the demo project through the real renderer and engine, are bit-identical.
+// A capture of live playback from the start (null driver, real-time thread, 256-frame blocks) and an offline bounce
+// of the same span (4096-frame blocks), both of the demo project through the real renderer and engine, are
+// bit-identical.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bounce } from "../../app/host/bounce";

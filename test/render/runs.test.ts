@@ -1,7 +1,7 @@
 // How pages reach the workers: runs of a stream's consecutive pages (one message each, not one per page), streams
 // placed on workers by estimated cost (costliest first, each on the least loaded worker).
 import { describe, expect, it } from "vitest";
-import { type LaneProgram, placeByCost, streamCost } from "../../app/render/index";
+import { balanceMoves, type LaneProgram, placeByCost, streamCost } from "../../app/render/index";
 import { createFixture, documentOf, FRAMES_PER_PAGE, SAMPLE_RATE, sequenceOf } from "./fixture";
 
 const notes = (count: number, spacingTicks: number, durationTicks: number) =>
@@ -46,6 +46,39 @@ describe("placing streams on workers", () => {
       x: 1,
       y: 1,
     });
+  });
+
+  it("moves streams off the busiest worker only where the move, seek included, shortens the longest one", () => {
+    const stream = (key: string, slot: number, workMs: number, seekMs = 0) => ({ key, slot, workMs, seekMs });
+    // Worker 0 holds 900 ms of work, worker 1 300 ms: moving b (300) evens them out; a (600) would overshoot.
+    expect(
+      Object.fromEntries(balanceMoves([stream("a", 0, 600), stream("b", 0, 300), stream("c", 1, 300)], 2)),
+    ).toEqual({
+      b: 1,
+    });
+    // The same, but b's seek on the new worker costs 400 ms: worker 1 would hold 300 + 300 + 400 = 1000 > 900.
+    expect(balanceMoves([stream("a", 0, 600), stream("b", 0, 300, 400), stream("c", 1, 300)], 2).size).toBe(
+      0,
+    );
+    // Balanced already (within 3%): nothing moves.
+    expect(balanceMoves([stream("a", 0, 500), stream("b", 1, 490)], 2).size).toBe(0);
+  });
+
+  it("estimates a window of a stream: only the notes sounding in it", () => {
+    // 10 notes of a beat each, one every 4 beats at 120 bpm (ppq 480): a note sounds at 0-0.5 s (+0.25 s release),
+    // 2-2.5 s, ...
+    const spaced = program(notes(10, 4 * 480, 480), 20 * SAMPLE_RATE);
+    const whole = streamCost(spaced, SAMPLE_RATE);
+    const firstNote = streamCost(spaced, SAMPLE_RATE, 0, 1 * SAMPLE_RATE);
+    const between = streamCost(
+      spaced,
+      SAMPLE_RATE,
+      Math.round(0.8 * SAMPLE_RATE),
+      Math.round(1.9 * SAMPLE_RATE),
+    );
+    expect(firstNote).toBeCloseTo(0.75 + 0.05, 6);
+    expect(between).toBeCloseTo(0.05 * 1.1, 6);
+    expect(whole).toBeCloseTo(10 * 0.75 + 0.05 * 20, 6);
   });
 
   it("estimates more work for more notes, longer notes and longer streams", () => {
