@@ -4,7 +4,7 @@
 // stems solo each lane in turn through the control block. Owned by app/host; called by `lcanvas bounce`, tests.
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { type WavExportDepth, writeWav } from "../spaces/audio/wav";
+import { type WavExportDepth, WavSampleEncoder, wavDataPadBytes, wavHeader } from "../spaces/audio/wav";
 import { WavFileWriter } from "../spaces/audio/wav-file";
 import { HostError, openSession, type Session, type SessionOptions } from "./session";
 
@@ -44,20 +44,21 @@ const MIX_CHUNK_SECONDS = 1;
 /** The engine's largest block: a bounce has no latency to keep low, and fewer blocks cost less per frame. */
 const BOUNCE_BLOCK_FRAMES = 4096;
 
-/** Interleaved stereo to WAV bytes. */
+/** Interleaved stereo to WAV bytes (the live capture's file); the same bytes as writeWav of its two planes. */
 export function stereoWav(
   interleaved: Float32Array,
   sampleRate: number,
   bits: WavExportDepth,
 ): { bytes: Uint8Array; clippedSamples: number } {
+  const format = { sampleRate, channels: 2, depth: bits };
   const frames = interleaved.length / 2;
-  const left = new Float32Array(frames);
-  const right = new Float32Array(frames);
-  for (let i = 0; i < frames; i++) {
-    left[i] = interleaved[2 * i]!;
-    right[i] = interleaved[2 * i + 1]!;
-  }
-  return writeWav({ sampleRate, frames, channelData: [left, right] }, bits);
+  const header = wavHeader(format, frames);
+  const encoder = new WavSampleEncoder(bits);
+  const samples = encoder.encode(interleaved);
+  const bytes = new Uint8Array(header.length + samples.length + wavDataPadBytes(format, frames));
+  bytes.set(header);
+  bytes.set(samples, header.length);
+  return { bytes, clippedSamples: encoder.clippedSamples };
 }
 
 /**
